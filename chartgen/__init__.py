@@ -1,0 +1,3 @@
+"""chartgen: deployment spec -> versioned Helm chart for Supabase on Spilo."""
+
+__version__ = "0.1.0"

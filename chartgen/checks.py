@@ -1,0 +1,199 @@
+"""Semantic checks of a deployment spec: what the schema cannot say.
+
+Each check reads the spec with defaults applied and yields ``(path, message, severity)``. They are defensive
+(the spec may also have schema errors) so that every problem of a file is reported in one run.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any, Iterator
+
+Finding = tuple[tuple, str, str]
+
+#: Parameters that must not come from the spec, with the reason shown to the user.
+OWNED_PARAMETERS = {
+    "archive_mode": "Spilo turns archiving on when spec.backup is enabled; setting it here breaks WAL-G archiving",
+    "archive_command": "Spilo writes the WAL-G archive command; setting it here silently stops archiving",
+    "archive_timeout": "set spec.backup.maxDataLossSeconds instead",
+    "restore_command": "Patroni and Spilo own recovery; use spec.restore",
+    "recovery_target_time": "use spec.restore.targetTime",
+    "primary_conninfo": "Patroni owns replication connections",
+    "shared_preload_libraries": "chartgen builds it from the image's extension list (Spilo's and Supabase's libraries)",
+    "session_preload_libraries": "chartgen sets it to Supabase's supautils/safeupdate from the image's extension list",
+    "listen_addresses": "Patroni owns it",
+    "port": "Patroni owns it (the services expose 5432)",
+    "data_directory": "Spilo owns it",
+    "hba_file": "Patroni owns it",
+    "ident_file": "Patroni owns it",
+    "config_file": "Patroni owns it",
+    "cluster_name": "Patroni owns it",
+    "hot_standby": "Patroni owns it",
+    "wal_log_hints": "Patroni needs it on for pg_rewind",
+    "cron.database_name": "pg_cron must run in the postgres database, where Supabase creates it",
+    "pgsodium.getkey_script": "it must point at the image's key script, which reads the root key Secret",
+    "vault.getkey_script": "it must point at the image's key script, which reads the root key Secret",
+}
+
+_WAL_LEVELS = {"minimal": 0, "replica": 1, "archive": 1, "hot_standby": 1, "logical": 2}
+
+#: Unknown keys that look like literal credentials, and the Secret reference to use instead.
+_CREDENTIAL_KEY = re.compile(
+    r"(?i)^(password|passwd|pass|secret|secretkey|secret_key|secretaccesskey|secret_access_key|accesskey|"
+    r"access_key|accesskeyid|access_key_id|token|apikey|api_key|privatekey|private_key|jwtsecret|jwt_secret|"
+    r"rootkey|root_key|key|serviceaccountkey|connectionstring|sas|sastoken)$"
+)
+
+
+def credential_hint(path: tuple) -> str | None:
+    """When an unknown key looks like a literal credential, what to reference instead (else None)."""
+    if not path or not isinstance(path[-1], str) or not _CREDENTIAL_KEY.match(path[-1]):
+        return None
+    where = ".".join(str(p) for p in path[:-1])
+    if "jwt" in where:
+        ref = "spec.supabase.jwt.existingSecret"
+    elif "rootKey" in where:
+        ref = "spec.supabase.rootKey.existingSecret"
+    elif any(t in where for t in ("s3", "gcs", "azure")):
+        target = next(t for t in ("s3", "gcs", "azure") if t in where)
+        section = where.split("." + target)[0].split(".")[-1] or "backup"
+        ref = f"spec.{section}.{target}.credentials.secretName"
+    else:
+        ref = "an existing Kubernetes Secret (see docs/spec-reference.md)"
+    return (f"literal credentials are not allowed in a spec (it is committed and rendered in plain text): "
+            f"store the value in a Kubernetes Secret and reference it with {ref}")
+
+
+def _get(data: Any, *path: str) -> Any:
+    for part in path:
+        if not isinstance(data, dict):
+            return None
+        data = data.get(part)
+    return data
+
+
+def check(data: dict) -> Iterator[Finding]:
+    yield from _backup(data)
+    yield from _restore(data)
+    yield from _durability(data)
+    yield from _parameters(data)
+    yield from _monitoring(data)
+
+
+_TARGETS = ("s3", "gcs", "azure")
+
+
+def _backup(data: dict) -> Iterator[Finding]:
+    backup = _get(data, "spec", "backup")
+    if not isinstance(backup, dict):
+        return
+    base = ("spec", "backup")
+    targets = [t for t in _TARGETS if isinstance(backup.get(t), dict)]
+    enabled = backup.get("enabled") is True
+    if enabled and not targets:
+        yield base, "backup is enabled but has no target: set exactly one of s3, gcs, azure", "error"
+    if len(targets) > 1:
+        yield base + (targets[1],), f"more than one backup target ({', '.join(targets)}): set exactly one", "error"
+    if not enabled and targets:
+        yield base + ("enabled",), f"a backup target ({targets[0]}) is set but backup.enabled is false: nothing is archived", "warning"
+    for target in targets:
+        yield from _target(base + (target,), target, backup[target])
+
+
+def _target(path: tuple, target: str, conf: dict) -> Iterator[Finding]:
+    creds = conf.get("credentials")
+    if target == "s3":
+        if conf.get("endpoint") and not creds:
+            yield path + ("credentials",), (
+                "an S3-compatible endpoint needs a credentials Secret (there is no instance profile off AWS): "
+                "set credentials.secretName"), "error"
+        elif not creds:
+            yield path + ("credentials",), (
+                "no credentials Secret: WAL-G will use the pod's AWS instance profile / IRSA role"), "warning"
+        if str(conf.get("endpoint", "")).startswith("http://"):
+            yield path + ("endpoint",), "plain-HTTP endpoint: WAL and base backups travel unencrypted", "warning"
+    elif target == "gcs" and not creds:
+        yield path + ("credentials",), "no credentials Secret: WAL-G will use the pod's Workload Identity", "warning"
+    elif target == "azure" and not creds:
+        yield path + ("credentials",), "Azure needs a credentials Secret with the storage account key", "error"
+
+
+_OFFSET_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([+-]\d{2}:?\d{2})$")
+
+
+def _restore(data: dict) -> Iterator[Finding]:
+    spec = _get(data, "spec") or {}
+    restore, standby = spec.get("restore"), spec.get("standby")
+    if isinstance(restore, dict) and isinstance(standby, dict):
+        yield ("spec", "standby"), "restore and standby are mutually exclusive: a cluster bootstraps one way", "error"
+    for mode, conf in (("restore", restore), ("standby", standby)):
+        if not isinstance(conf, dict):
+            continue
+        path = ("spec", mode)
+        if conf.get("cluster") == _get(data, "metadata", "name"):
+            yield path + ("cluster",), (
+                f"{mode}.cluster is this cluster's own name: the new cluster would archive into the backups it "
+                "restores from; give the new cluster a new metadata.name"), "error"
+        sources = [t for t in _TARGETS if isinstance(conf.get(t), dict)]
+        if not sources and not any(isinstance(_get(spec, "backup", t), dict) for t in _TARGETS):
+            yield path, f"{mode} needs the source storage: set {mode}.s3/gcs/azure or a spec.backup target", "error"
+        if len(sources) > 1:
+            yield path + (sources[1],), f"more than one {mode} source ({', '.join(sources)}): set one", "error"
+        for t in sources:
+            if t == "s3" and conf[t].get("endpoint") and not conf[t].get("credentials"):
+                yield path + (t, "credentials"), "an S3-compatible source needs a credentials Secret", "error"
+    if isinstance(restore, dict) and isinstance(restore.get("targetTime"), str):
+        when = restore["targetTime"]
+        if when.endswith("Z") or when.endswith("z"):
+            yield ("spec", "restore", "targetTime"), (
+                f'"{when}" uses Z: the operator needs a numeric UTC offset, write "{when[:-1]}+00:00"'), "error"
+        elif not _OFFSET_TIME.match(when):
+            yield ("spec", "restore", "targetTime"), (
+                f'"{when}" is not an ISO 8601 time with a numeric UTC offset, e.g. "2026-11-20T10:00:00+00:00"'), "error"
+        else:
+            try:
+                datetime.fromisoformat(when)
+            except ValueError as exc:
+                yield ("spec", "restore", "targetTime"), f'"{when}" is not a valid time: {exc}', "error"
+
+
+def _durability(data: dict) -> Iterator[Finding]:
+    topology = _get(data, "spec", "topology")
+    durability = _get(data, "spec", "durability")
+    path = ("spec", "durability")
+    if topology == "single" and durability == "strict":
+        yield path, "durability strict needs a replica: with topology single every write would block", "error"
+    elif topology == "single" and durability == "sync":
+        yield path, "durability sync has no effect with topology single (there is no replica)", "warning"
+    elif topology == "duo" and durability == "sync":
+        yield path, ("with topology duo, sync keeps writing when the only replica is down and then loses its "
+                     "guarantee until it is back; use trio, or strict to block writes instead"), "warning"
+    elif topology == "duo" and durability == "strict":
+        yield path, "with topology duo, strict blocks all writes while the only replica is down", "warning"
+
+
+def _parameters(data: dict) -> Iterator[Finding]:
+    params = _get(data, "spec", "postgres", "parameters")
+    if not isinstance(params, dict):
+        return
+    base = ("spec", "postgres", "parameters")
+    for name, value in params.items():
+        if name in OWNED_PARAMETERS:
+            yield base + (name,), f"{name} cannot be set here: {OWNED_PARAMETERS[name]}", "error"
+        elif name == "wal_level" and _WAL_LEVELS.get(str(value).lower(), 2) < 2:
+            yield base + (name,), (f"wal_level {value} is below logical: Supabase Realtime and logical slots "
+                                   "need wal_level logical (the default)"), "error"
+    max_conn = params.get("max_connections")
+    pooler_max = _get(data, "spec", "pooler", "maxDBConnections")
+    if isinstance(max_conn, (int, str)) and str(max_conn).isdigit() and isinstance(pooler_max, int):
+        if int(max_conn) <= pooler_max + 10:
+            yield base + ("max_connections",), (
+                f"max_connections {max_conn} leaves no room beside the pooler's maxDBConnections {pooler_max}: "
+                f"it must exceed it by more than 10 (superuser, replication and Supabase service connections)"), "error"
+
+
+def _monitoring(data: dict) -> Iterator[Finding]:
+    mon = _get(data, "spec", "monitoring")
+    if isinstance(mon, dict) and mon.get("serviceMonitor") and not mon.get("exporter"):
+        yield ("spec", "monitoring", "serviceMonitor"), "a ServiceMonitor needs monitoring.exporter: true", "error"
