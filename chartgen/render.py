@@ -1,0 +1,94 @@
+"""The main job: spec -> values -> stamped chart, self-checked with the real Helm engine before writing."""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import chart, output
+from . import spec as spec_mod
+from . import values as values_mod
+from .errors import Problem, RenderError
+
+KUBE_VERSION = "v1.31.0"
+SERVICE_MONITOR_API = "monitoring.coreos.com/v1"
+
+
+@dataclass
+class Rendered:
+    spec: spec_mod.Spec
+    name: str
+    version: str
+    files: dict[str, bytes]
+    values: values_mod.Values
+    manifests: list[dict] = field(default_factory=list)
+
+    @property
+    def namespace(self) -> str:
+        return self.spec.data["metadata"]["namespace"]
+
+
+def api_versions_for(spec: spec_mod.Spec) -> list[str]:
+    """Capabilities the self-check renders with: a spec that asks for a ServiceMonitor expects the API."""
+    return [SERVICE_MONITOR_API] if spec.get("spec.monitoring.serviceMonitor") else []
+
+
+def render_files(files: dict[str, bytes], spec: spec_mod.Spec, name: str) -> list[dict]:
+    """Render the stamped chart with Helm exactly as it will be installed, and validate the manifests."""
+    from . import manifests  # the Helm engine is loaded only when needed
+
+    with tempfile.TemporaryDirectory(prefix="chartgen-check-") as tmp:
+        root = Path(tmp) / name
+        output.write_tree(files, root)
+        docs = manifests.render(
+            root, {}, release=name, namespace=spec.data["metadata"]["namespace"],
+            kube_version=KUBE_VERSION, api_versions=api_versions_for(spec),
+        )
+    problems = manifests.validate(docs, kube_version=KUBE_VERSION.lstrip("v").rsplit(".", 1)[0])
+    if problems:
+        raise RenderError(
+            f"{spec.file}: the rendered chart is invalid (nothing was written):\n  " + "\n  ".join(problems)
+        )
+    return docs
+
+
+def build(spec_path: str, version: str | None = None, self_check: bool = True) -> Rendered:
+    """Everything ``render`` writes, in memory. Raises SpecError or RenderError."""
+    spec = spec_mod.load(spec_path)
+    vals = values_mod.build(spec)
+    name, ver, files = chart.stamp(spec.data, spec.text, vals, version)
+    result = Rendered(spec, name, ver, files, vals)
+    if self_check:
+        result.manifests = render_files(files, spec, name)
+    return result
+
+
+def write(result: Rendered, out_dir: str | Path) -> Path:
+    """Write ``OUT/<chart name>/`` atomically; returns the chart directory."""
+    out = Path(out_dir)
+    staged = output.staging_dir(out)
+    try:
+        output.write_tree(result.files, staged / "chart")
+        destination = out / result.name
+        output.commit(staged / "chart", destination)
+    finally:
+        import shutil
+
+        shutil.rmtree(staged, ignore_errors=True)
+    return destination
+
+
+def check(result: Rendered, out_dir: str | Path) -> str:
+    """A unified diff of ``OUT/<name>`` against what the spec gives; '' when up to date."""
+    destination = Path(out_dir) / result.name
+    return output.unified_diff(result.files, output.read_tree(destination), str(destination))
+
+
+def render_manifests(spec_path: str) -> list[dict]:
+    """The Kubernetes objects a spec's chart installs (the HA lab and ``diff`` read these)."""
+    return build(spec_path).manifests
+
+
+def warnings_of(result: Rendered) -> list[Problem]:
+    return result.spec.warnings

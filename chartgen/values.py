@@ -1,0 +1,205 @@
+"""Spec -> chart values: pure functions, every value traceable to where it came from.
+
+``build(spec)`` returns a ``Values`` holding the values for charts/spilo-supabase and, for each leaf,
+its source: a spec field, a preset, a formula, or the chart's default. ``chartgen explain`` prints those.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import presets, tuning
+from .quantity import to_bytes
+from .spec import Spec
+
+#: Connections PostgreSQL must keep beside the pooler's: superusers, replication, Supabase services
+#: that connect directly (Realtime, migrations), monitoring.
+RESERVED_CONNECTIONS = 20
+
+
+@dataclass
+class Values:
+    data: dict = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)
+
+    def set(self, path: str, value: Any, source: str) -> None:
+        node = self.data
+        parts = path.split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = copy.deepcopy(value)
+        self._trace(path, value, source)
+
+    def _trace(self, path: str, value: Any, source: str) -> None:
+        if isinstance(value, dict) and value:
+            for k, v in value.items():
+                self._trace(f"{path}.{k}", v, source)
+        else:
+            self.sources[path] = source
+
+    def source(self, path: str) -> str | None:
+        """Where ``path`` came from; for a mapping, the sources of its leaves."""
+        if path in self.sources:
+            return self.sources[path]
+        below = {k: v for k, v in self.sources.items() if k.startswith(path + ".")}
+        if below:
+            return "\n".join(f"{k}: {v}" for k, v in sorted(below.items()))
+        return None
+
+
+def _spec_source(field_path: str) -> str:
+    return f"spec: {field_path}"
+
+
+def build(spec: Spec) -> Values:
+    """The chart values for ``spec`` (only what the spec determines; the chart's defaults fill the rest)."""
+    v = Values()
+    d = spec.data
+    s = d["spec"]
+    pg = s["postgres"]
+
+    v.set("clusterName", d["metadata"]["name"], _spec_source("metadata.name"))
+    if s.get("teamId"):
+        v.set("teamId", s["teamId"], _spec_source("spec.teamId"))
+
+    topo = presets.get("topologies", s["topology"])
+    v.set("instances", topo["instances"], f"preset topologies.{s['topology']}.instances (spec.topology)")
+    v.set("topologySpread.enabled", topo["spread"], f"preset topologies.{s['topology']}.spread (spec.topology)")
+
+    image = {k: s["image"][k] for k in ("repository", "tag", "digest") if k in s["image"]}
+    v.set("image", image, _spec_source("spec.image"))
+
+    v.set("postgresql.version", pg["version"], _spec_source("spec.postgres.version"))
+
+    size_name = pg["size"]
+    size = presets.get("sizes", size_name)
+    pre = f"preset sizes.{size_name}"
+    _resources(v, pg, size, pre)
+
+    floor = size["storageFloor"]
+    storage_size = pg["storage"].get("size")
+    if storage_size:
+        v.set("storage.size", storage_size, _spec_source("spec.postgres.storage.size"))
+    else:
+        v.set("storage.size", floor, f"{pre}.storageFloor")
+    if pg["storage"].get("storageClass"):
+        v.set("storage.storageClass", pg["storage"]["storageClass"], _spec_source("spec.postgres.storage.storageClass"))
+
+    patroni = {**presets.get("failover", s["failover"]), **presets.get("durability", s["durability"])}
+    for key, value in patroni.items():
+        kind = "failover" if key in presets.get("failover", s["failover"]) else "durability"
+        v.set(f"patroni.{key}", value, f"preset {kind}.{s[kind]}.{key} (spec.{kind})")
+
+    _pooler(v, s["pooler"], size, pre)
+    _parameters(v, spec, size, pre)
+
+    backup = s.get("backup") or {}
+    if backup.get("enabled"):
+        v.set("backup", backup, _spec_source("spec.backup"))
+    else:
+        v.set("backup.enabled", False, _spec_source("spec.backup.enabled") if "backup" in spec.raw.get("spec", {})
+              else "default: backups off")
+
+    _bootstrap(v, s)
+    _supabase(v, s["supabase"])
+
+    mon = s["monitoring"]
+    v.set("monitoring.exporter.enabled", mon["exporter"], _spec_source("spec.monitoring.exporter"))
+    v.set("monitoring.serviceMonitor.enabled", mon["serviceMonitor"], _spec_source("spec.monitoring.serviceMonitor"))
+    net = s["networkPolicy"]
+    v.set("networkPolicy.enabled", net["enabled"], _spec_source("spec.networkPolicy.enabled"))
+    v.set("networkPolicy.allowedNamespaces", net["allowedNamespaces"], _spec_source("spec.networkPolicy.allowedNamespaces"))
+    return v
+
+
+def _resources(v: Values, pg: dict, size: dict, pre: str) -> None:
+    # Memory request == limit: PostgreSQL under memory pressure is OOM-killed, not slowed down, so the
+    # scheduler must reserve what the limit allows.
+    defaults = {
+        "requests.cpu": (size["cpu"]["request"], f"{pre}.cpu.request"),
+        "requests.memory": (size["memory"], f"{pre}.memory"),
+        "limits.cpu": (size["cpu"]["limit"], f"{pre}.cpu.limit"),
+        "limits.memory": (size["memory"], f"{pre}.memory"),
+    }
+    override = pg.get("resources") or {}
+    for key, (value, source) in defaults.items():
+        group, res = key.split(".")
+        if res in override.get(group, {}):
+            v.set(f"resources.{key}", str(override[group][res]), _spec_source(f"spec.postgres.resources.{key}"))
+        else:
+            v.set(f"resources.{key}", value, source)
+
+
+def _pooler(v: Values, pooler: dict, size: dict, pre: str) -> None:
+    v.set("pooler.enabled", pooler["enabled"], _spec_source("spec.pooler.enabled"))
+    v.set("pooler.instances", pooler["instances"], _spec_source("spec.pooler.instances"))
+    v.set("pooler.mode", pooler["mode"], _spec_source("spec.pooler.mode"))
+    v.set("pooler.replica", pooler["replica"], _spec_source("spec.pooler.replica"))
+    if "maxDBConnections" in pooler:
+        v.set("pooler.maxDBConnections", pooler["maxDBConnections"], _spec_source("spec.pooler.maxDBConnections"))
+    else:
+        v.set("pooler.maxDBConnections", size["pooler"]["maxDBConnections"], f"{pre}.pooler.maxDBConnections")
+    res = {"requests": {"cpu": size["pooler"]["cpu"], "memory": size["pooler"]["memory"]},
+           "limits": {"cpu": size["pooler"]["cpu"], "memory": size["pooler"]["memory"]}}
+    v.set("pooler.resources", res, f"{pre}.pooler")
+
+
+def _parameters(v: Values, spec: Spec, size: dict, pre: str) -> None:
+    pooler_max = v.data["pooler"]["maxDBConnections"]
+    # The pooler's connections must fit under max_connections with room for direct clients.
+    max_conn = max(size["maxConnections"], pooler_max + RESERVED_CONNECTIONS)
+    derived = tuning.derive_parameters(
+        memory=v.data["resources"]["limits"]["memory"],
+        cpu_limit=v.data["resources"]["limits"]["cpu"],
+        max_connections=max_conn,
+        storage=v.data["storage"]["size"],
+    )
+    for name, (value, formula) in sorted(derived.items()):
+        source = f"formula: {formula}" if formula != "size preset" else f"{pre}.maxConnections"
+        if name == "max_connections" and max_conn != size["maxConnections"]:
+            source = f"formula: pooler.maxDBConnections + {RESERVED_CONNECTIONS}"
+        v.set(f"postgresql.parameters.{name}", value, source)
+    for name, value in sorted((spec.get("spec.postgres.parameters") or {}).items()):
+        v.set(f"postgresql.parameters.{name}", str(value), _spec_source(f"spec.postgres.parameters.{name}"))
+
+
+def _bootstrap(v: Values, s: dict) -> None:
+    if s.get("restore"):
+        v.set("bootstrap.mode", "restore", _spec_source("spec.restore"))
+        v.set("bootstrap.restore", _with_source_storage(s["restore"], s), _spec_source("spec.restore"))
+    elif s.get("standby"):
+        v.set("bootstrap.mode", "standby", _spec_source("spec.standby"))
+        v.set("bootstrap.standby", _with_source_storage(s["standby"], s), _spec_source("spec.standby"))
+    else:
+        v.set("bootstrap.mode", "fresh", "default: no spec.restore or spec.standby")
+
+
+def _with_source_storage(section: dict, s: dict) -> dict:
+    """A restore/standby source defaults to this cluster's own backup target (same bucket, other cluster)."""
+    out = copy.deepcopy(section)
+    if not any(t in out for t in ("s3", "gcs", "azure")):
+        for target in ("s3", "gcs", "azure"):
+            if target in (s.get("backup") or {}):
+                out[target] = copy.deepcopy(s["backup"][target])
+                break
+    return out
+
+
+def _supabase(v: Values, sb: dict) -> None:
+    jwt = sb["jwt"]
+    if jwt.get("existingSecret"):
+        v.set("supabase.jwt.existingSecret", jwt["existingSecret"], _spec_source("spec.supabase.jwt.existingSecret"))
+    v.set("supabase.jwt.expiry", jwt["expiry"], _spec_source("spec.supabase.jwt.expiry"))
+    if sb["rootKey"].get("existingSecret"):
+        v.set("supabase.rootKey.existingSecret", sb["rootKey"]["existingSecret"],
+              _spec_source("spec.supabase.rootKey.existingSecret"))
+    if "extensions" in sb:
+        v.set("supabase.extensions", sb["extensions"], _spec_source("spec.supabase.extensions"))
+        v.set("supabase.timescaledb", "timescaledb" in sb["extensions"], _spec_source("spec.supabase.extensions"))
+    v.set("supabase.realtime.slots", sb["realtime"]["slots"], _spec_source("spec.supabase.realtime.slots"))
+
+
+def storage_bytes(values: dict) -> int:
+    return to_bytes(values["storage"]["size"])
