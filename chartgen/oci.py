@@ -45,7 +45,13 @@ def _sha256(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
+def _is_auth(exc: Exception) -> bool:
+    text = str(exc).lower()
+    return any(w in text for w in ("credential", "401", "unauthorized", "denied", "403", "forbidden"))
+
+
 def _is_missing(exc: Exception) -> bool:
+    # Checked after _is_auth: "basic credential not found" is an auth failure, not a missing tag.
     text = str(exc).lower()
     return "not found" in text or "404" in text or "name unknown" in text or "manifest unknown" in text
 
@@ -86,6 +92,11 @@ class Registry:
         try:
             return self.client.resolve(ref)["digest"]
         except self._helm.HelmError as exc:
+            if _is_auth(exc):
+                raise PublishError(
+                    f"{ref}: the registry refused access (authentication missing or wrong): use "
+                    "--username with --password-stdin, or --registry-config"
+                ) from None
             if _is_missing(exc):
                 return None
             raise PublishError(f"cannot read {ref}: {_short(exc)}") from None

@@ -1,0 +1,60 @@
+"""Stamping and writing charts: deterministic bytes, commented values that parse back, atomic writes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from chartgen import chart, output, values
+from chartgen.errors import RenderError
+
+
+def test_commented_yaml_round_trips():
+    data = {"a": {"b": "x: y", "c": [1, "two", {"d": None}], "e": {}}, "weird key!": True, "n": 1.5}
+    text = chart.commented_yaml(data, {"a.b": "spec: spec.a"})
+    assert yaml.safe_load(text) == data
+    assert "# spec: spec.a\n  b:" in text
+    assert "# chart default" in text
+
+
+def test_deep_merge_is_helm_like():
+    assert chart.deep_merge({"a": {"b": 1, "c": 2}, "l": [1]}, {"a": {"b": 3}, "l": [2]}) == {"a": {"b": 3, "c": 2}, "l": [2]}
+
+
+def test_stamp_chart_yaml_sets_identity_and_annotations():
+    base = b"apiVersion: v2\nname: spilo-supabase\nversion: 0.1.0\nannotations:\n  x: y\n"
+    out = yaml.safe_load(chart.stamp_chart_yaml(base, name="acme", version="1.2.3", app_version="t", digest="abc"))
+    assert (out["name"], out["version"], out["appVersion"]) == ("acme", "1.2.3", "t")
+    assert out["annotations"]["chartgen.io/spec-sha256"] == "abc"
+    assert out["annotations"]["chartgen.io/base-chart"] == "spilo-supabase-0.1.0"
+    assert out["annotations"]["x"] == "y"
+
+
+@pytest.mark.parametrize("bad", ["1.0", "v1.0.0", "01.0.0", "1.0.0-"])
+def test_version_must_be_semver(bad):
+    with pytest.raises(RenderError):
+        chart.chart_version({"metadata": {"name": "x"}}, bad)
+
+
+def test_version_is_required():
+    with pytest.raises(RenderError, match="chart.version"):
+        chart.chart_version({"metadata": {"name": "x"}}, None)
+
+
+def test_commit_replaces_atomically(tmp_path):
+    dest = tmp_path / "out" / "c"
+    output.write_tree({"a": b"1", "sub/b": b"2"}, dest)
+    staged = output.staging_dir(tmp_path / "out")
+    output.write_tree({"a": b"new"}, staged / "chart")
+    output.commit(staged / "chart", dest)
+    assert output.read_tree(dest) == {"a": b"new"}
+    assert sorted(p.name for p in (tmp_path / "out").iterdir() if not p.name.startswith(".chartgen-")) == ["c"]
+
+
+def test_unified_diff_names_files():
+    text = output.unified_diff({"values.yaml": b"a: 2\n"}, {"values.yaml": b"a: 1\n", "extra": b"x\n"}, "dist/c")
+    assert "--- dist/c/values.yaml" in text and "+a: 2" in text and "-a: 1" in text
+    assert "--- dist/c/extra" in text and "+++ /dev/null" in text
+    assert output.unified_diff({"a": b"1"}, {"a": b"1"}, "x") == ""
