@@ -6,6 +6,8 @@ Each check reads the spec with defaults applied and yields ``(path, message, sev
 
 from __future__ import annotations
 
+import json
+import math
 import re
 from datetime import datetime
 from typing import Any, Iterator
@@ -36,6 +38,8 @@ OWNED_PARAMETERS = {
     "vault.getkey_script": "it must point at the image's key script, which reads the root key Secret",
 }
 
+_TARGETS = ("s3", "gcs", "azure")
+
 _WAL_LEVELS = {"minimal": 0, "replica": 1, "archive": 1, "hot_standby": 1, "logical": 2}
 
 #: Unknown keys that look like literal credentials, and the Secret reference to use instead.
@@ -47,20 +51,23 @@ _CREDENTIAL_KEY = re.compile(
 
 
 def credential_hint(path: tuple) -> str | None:
-    """When an unknown key looks like a literal credential, what to reference instead (else None)."""
+    """When an unknown key looks like a literal credential, the Secret to reference instead (else None)."""
     if not path or not isinstance(path[-1], str) or not _CREDENTIAL_KEY.match(path[-1]):
         return None
-    where = ".".join(str(p) for p in path[:-1])
+    parts = [str(p) for p in path if not isinstance(p, int)]
+    where = ".".join(parts).lower()
+    target = next((t for t in _TARGETS if t in parts), None)
     if "jwt" in where:
-        ref = "spec.supabase.jwt.existingSecret"
-    elif "rootKey" in where:
-        ref = "spec.supabase.rootKey.existingSecret"
-    elif any(t in where for t in ("s3", "gcs", "azure")):
-        target = next(t for t in ("s3", "gcs", "azure") if t in where)
-        section = where.split("." + target)[0].split(".")[-1] or "backup"
-        ref = f"spec.{section}.{target}.credentials.secretName"
+        ref = "spec.supabase.jwt.existingSecret (a Secret with key `secret`)"
+    elif "rootkey" in where or "pgsodium" in where or "vault" in where:
+        ref = "spec.supabase.rootKey.existingSecret (a Secret with key `key`)"
+    elif target:
+        section = parts[parts.index(target) - 1] if parts.index(target) > 0 else "backup"
+        keys = {"s3": "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY", "gcs": "key.json",
+                "azure": "AZURE_STORAGE_ACCESS_KEY"}[target]
+        ref = f"spec.{section}.{target}.credentials.secretName (a Secret with {keys})"
     else:
-        ref = "an existing Kubernetes Secret (see docs/spec-reference.md)"
+        ref = "the matching existingSecret or credentials.secretName field (see docs/spec-reference.md)"
     return (f"literal credentials are not allowed in a spec (it is committed and rendered in plain text): "
             f"store the value in a Kubernetes Secret and reference it with {ref}")
 
@@ -74,14 +81,11 @@ def _get(data: Any, *path: str) -> Any:
 
 
 def check(data: dict) -> Iterator[Finding]:
-    yield from _backup(data)
-    yield from _restore(data)
-    yield from _durability(data)
-    yield from _parameters(data)
-    yield from _monitoring(data)
+    """Every semantic finding of a spec (with defaults applied), in check order."""
+    for one in CHECKS:
+        yield from one(data)
 
 
-_TARGETS = ("s3", "gcs", "azure")
 
 
 def _backup(data: dict) -> Iterator[Finding]:
@@ -123,7 +127,9 @@ _OFFSET_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([
 
 
 def _restore(data: dict) -> Iterator[Finding]:
-    spec = _get(data, "spec") or {}
+    spec = _get(data, "spec")
+    if not isinstance(spec, dict):
+        return
     restore, standby = spec.get("restore"), spec.get("standby")
     if isinstance(restore, dict) and isinstance(standby, dict):
         yield ("spec", "standby"), "restore and standby are mutually exclusive: a cluster bootstraps one way", "error"
@@ -131,7 +137,7 @@ def _restore(data: dict) -> Iterator[Finding]:
         if not isinstance(conf, dict):
             continue
         path = ("spec", mode)
-        if conf.get("cluster") == _get(data, "metadata", "name"):
+        if isinstance(conf.get("cluster"), str) and conf.get("cluster") == _get(data, "metadata", "name"):
             yield path + ("cluster",), (
                 f"{mode}.cluster is this cluster's own name: the new cluster would archive into the backups it "
                 "restores from; give the new cluster a new metadata.name"), "error"
@@ -181,19 +187,99 @@ def _parameters(data: dict) -> Iterator[Finding]:
     for name, value in params.items():
         if name in OWNED_PARAMETERS:
             yield base + (name,), f"{name} cannot be set here: {OWNED_PARAMETERS[name]}", "error"
-        elif name == "wal_level" and _WAL_LEVELS.get(str(value).lower(), 2) < 2:
-            yield base + (name,), (f"wal_level {value} is below logical: Supabase Realtime and logical slots "
-                                   "need wal_level logical (the default)"), "error"
-    max_conn = params.get("max_connections")
-    pooler_max = _get(data, "spec", "pooler", "maxDBConnections")
-    if isinstance(max_conn, (int, str)) and str(max_conn).isdigit() and isinstance(pooler_max, int):
-        if int(max_conn) <= pooler_max + 10:
-            yield base + ("max_connections",), (
-                f"max_connections {max_conn} leaves no room beside the pooler's maxDBConnections {pooler_max}: "
-                f"it must exceed it by more than 10 (superuser, replication and Supabase service connections)"), "error"
+        elif name == "wal_level" and str(value).lower() != "logical":
+            known = str(value).lower() in _WAL_LEVELS
+            what = f"wal_level {value} is below logical" if known else f"{_show(value)} is not a wal_level"
+            yield base + (name,), (f"{what}: Supabase Realtime and logical replication slots need wal_level logical "
+                                   "(the default; allowed: logical, or leave it out)"), "error"
+        elif isinstance(value, float) and not math.isfinite(value):
+            yield base + (name,), f"{_show(value)} is not a usable value (a finite number or a string)", "error"
+    max_conn = _as_int(params.get("max_connections"))
+    pooler_max = _pooler_max(data)
+    if max_conn is not None and pooler_max is not None and max_conn < pooler_max + _reserved():
+        yield base + ("max_connections",), (
+            f"max_connections {max_conn} leaves no room beside the pooler's maxDBConnections {pooler_max}: "
+            f"it must be at least {pooler_max + _reserved()} (maxDBConnections + {_reserved()} for superuser, "
+            "replication and Supabase service connections)"), "error"
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, float) and not math.isfinite(value):
+        return ".nan" if math.isnan(value) else ("-" if value < 0 else "") + ".inf"
+    return str(value)
+
+
+def _as_int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return None
+
+
+def _pooler_max(data: dict) -> int | None:
+    """The pooler's server connections as rendered: the spec's, else the size preset's."""
+    if _get(data, "spec", "pooler", "enabled") is False:
+        return None
+    value = _get(data, "spec", "pooler", "maxDBConnections")
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    size = _get(data, "spec", "postgres", "size")
+    try:
+        from . import presets
+
+        preset = presets.get("sizes", size)["pooler"]["maxDBConnections"]
+    except Exception:  # noqa: BLE001 - an unknown size is the schema's error; nothing to compare with
+        return None
+    return preset if isinstance(preset, int) else None
+
+
+def _reserved() -> int:
+    # The render reserves the same head room when it derives max_connections from the pooler.
+    try:
+        from .values import RESERVED_CONNECTIONS
+    except Exception:  # noqa: BLE001 - keep validating if the render module is broken or absent
+        return 20
+    return int(RESERVED_CONNECTIONS)
 
 
 def _monitoring(data: dict) -> Iterator[Finding]:
     mon = _get(data, "spec", "monitoring")
     if isinstance(mon, dict) and mon.get("serviceMonitor") and not mon.get("exporter"):
         yield ("spec", "monitoring", "serviceMonitor"), "a ServiceMonitor needs monitoring.exporter: true", "error"
+
+
+def _extensions(data: dict) -> Iterator[Finding]:
+    wanted = _get(data, "spec", "supabase", "extensions")
+    if not isinstance(wanted, list) or not wanted:
+        return
+    path = ("spec", "supabase", "extensions")
+    try:
+        # Imported here: validation must work (with a warning) even when the image's list is missing or broken.
+        from . import extensions
+
+        catalog = extensions.load()
+        known = list(catalog.names())
+        no_sql = {e.name for e in getattr(catalog, "extensions", ()) if getattr(e, "sql", True) is False}
+    except Exception as exc:  # noqa: BLE001 - see above
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        yield path, f"cannot check against the image's extension list: {reason}", "warning"
+        return
+    for i, name in enumerate(wanted):
+        if not isinstance(name, str):
+            continue
+        if name in no_sql:
+            yield path + (i,), (f"{name} is a library without CREATE EXTENSION: the image loads it through the "
+                                "preload parameters, leave it out of this list"), "error"
+        elif name not in known:
+            from .schema import suggest
+
+            yield path + (i,), (f"extension {json.dumps(name)} is not in the image{suggest(name, known)} "
+                                f"(allowed: {', '.join(n for n in known if n not in no_sql)})"), "error"
+
+
+CHECKS = (_backup, _restore, _durability, _parameters, _monitoring, _extensions)

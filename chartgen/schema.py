@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import copy
 import difflib
 import json
+import math
+import re
 from functools import lru_cache
 from typing import Any, Iterator
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError
 
 from . import resources
+
+ROOT = "(document)"
+#: Longest quoted value in a message; a spec value can be up to 1 MiB and a message is one line.
+_MAX_SHOWN = 60
 
 
 @lru_cache(maxsize=1)
@@ -19,33 +26,67 @@ def schema() -> dict:
         return json.load(fh)
 
 
+def _is_integer(checker: Any, instance: Any) -> bool:
+    # jsonschema counts 2.0 as an integer; the operator's CRD fields are int32 and Go's JSON decoder
+    # refuses 2.0 there, so a float never passes as an integer.
+    return isinstance(instance, int) and not isinstance(instance, bool)
+
+
+_Validator = validators.extend(
+    Draft202012Validator,
+    type_checker=Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_integer),
+)
+
+
 @lru_cache(maxsize=1)
-def validator() -> Draft202012Validator:
-    return Draft202012Validator(schema())
+def validator() -> Any:
+    return _Validator(schema())
 
 
-def suggest(word: str, choices: list[str]) -> str:
-    """A ``did you mean "x"?`` suffix when a close match exists, else ''."""
-    match = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
+def suggest(word: Any, choices: list) -> str:
+    """A ``; did you mean "x"?`` suffix when a close match exists, else ''. Only strings get suggestions."""
+    if not isinstance(word, str) or not word:
+        return ""
+    options = [str(c) for c in choices]
+    lowered = {o.lower(): o for o in options}
+    if word.lower() in lowered:
+        return f'; did you mean "{lowered[word.lower()]}"?'
+    match = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    if not match:
+        # "tri" -> "trio": short prefixes score below difflib's cutoff but are the likeliest typo.
+        prefixed = [o for o in options if len(word) >= 2 and o.startswith(word)]
+        match = prefixed[:1] if len(prefixed) == 1 else []
     return f'; did you mean "{match[0]}"?' if match else ""
 
 
-def dotted(path: tuple) -> str:
-    """``('spec', 'pooler', 'mode')`` -> ``spec.pooler.mode``; list indexes as ``[i]``."""
+_PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+
+
+def dotted(path: tuple | list) -> str:
+    """``('spec', 'pooler', 'mode')`` -> ``spec.pooler.mode``; list indexes as ``[i]``; keys with dots or
+    other odd characters quoted: ``spec.postgres.parameters["cron.database_name"]``."""
     out = ""
     for part in path:
-        if isinstance(part, int):
+        if isinstance(part, int) and not isinstance(part, bool):
             out += f"[{part}]"
-        else:
+        elif _PLAIN_KEY.match(str(part)):
             out += ("." if out else "") + str(part)
-    return out or "(document)"
+        else:
+            out += f"[{json.dumps(str(part), ensure_ascii=False)}]"
+    return out or ROOT
 
 
 _TYPE_NAMES = {"string": "a string", "integer": "an integer", "number": "a number", "boolean": "true or false",
                "object": "a mapping", "array": "a list", "null": "null"}
 
 
-def _describe(value: Any) -> str:
+def _shown(text: str) -> str:
+    text = json.dumps(text, ensure_ascii=False)
+    return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 4] + '..."'
+
+
+def describe(value: Any) -> str:
+    """A value as a message shows it: ``string "tri"``, ``number 17``, ``a list``."""
     if isinstance(value, bool):
         return f"boolean {str(value).lower()}"
     if isinstance(value, dict):
@@ -54,9 +95,11 @@ def _describe(value: Any) -> str:
         return "a list"
     if value is None:
         return "null (an empty value)"
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"number {'.nan' if math.isnan(value) else ('-' if value < 0 else '') + '.inf'}"
     if isinstance(value, (int, float)):
         return f"number {value}"
-    return f"string {json.dumps(value)}"
+    return f"string {_shown(str(value))}"
 
 
 def _resolve(node: dict) -> dict:
@@ -66,9 +109,9 @@ def _resolve(node: dict) -> dict:
     return node
 
 
-def subschema(path: tuple) -> dict | None:
+def subschema(path: tuple | list) -> dict | None:
     """The schema node that describes the value at ``path`` (None when the path leaves the schema)."""
-    node = schema()
+    node: Any = schema()
     for part in path:
         node = _resolve(node)
         if isinstance(part, int):
@@ -81,79 +124,155 @@ def subschema(path: tuple) -> dict | None:
                 node = node["additionalProperties"]
             else:
                 return None
-        if node is None:
+        if not isinstance(node, dict):
             return None
     return _resolve(node)
+
+
+#: Patterns of the schema in words; the regex alone is precise but not what a person wants to read.
+_PATTERN_WORDS = {
+    "^[a-z]([-a-z0-9]*[a-z0-9])?$":
+        'lowercase letters, digits and "-", starting with a letter and ending with a letter or digit',
+    "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$":
+        'lowercase letters, digits and "-", starting and ending with a letter or digit',
+    "^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$":
+        'lowercase letters, digits, "-" and ".", starting and ending with a letter or digit',
+    "^[0-9]+(\\.[0-9]+)?(Mi|Gi|Ti)$": "a quantity in Mi, Gi or Ti",
+    "^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti)$": "a quantity in Ki, Mi, Gi or Ti",
+    "^[0-9]+(\\.[0-9]+)?m?$": 'a number of cores or millicores, e.g. "2" or "500m"',
+    "^sha256:[a-f0-9]{64}$": 'an image digest: "sha256:" and 64 lowercase hex digits',
+    "^(0|[1-9]\\d*)\\.(0|[1-9]\\d*)\\.(0|[1-9]\\d*)(-[0-9A-Za-z.-]+)?(\\+[0-9A-Za-z.-]+)?$":
+        'a SemVer 2 version MAJOR.MINOR.PATCH without a "v", e.g. "1.0.0" or "1.2.0-rc.1"',
+    "^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$":
+        'an image tag: letters, digits, "_", "." and "-", at most 128 characters, not starting with "." or "-"',
+    "^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*$":
+        "an image repository without tag or digest, lowercase, e.g. ghcr.io/acme/spilo-supabase",
+    "^https?://[^\\s/]+(/.*)?$": "an http:// or https:// URL",
+    "^(@(daily|hourly|weekly|monthly))|(\\S+\\s+\\S+\\s+\\S+\\s+\\S+\\s+\\S+)$":
+        'a cron schedule with 5 fields, e.g. "0 2 * * *", or @daily/@hourly/@weekly/@monthly',
+    "^[a-z_][a-z0-9_]*(\\.[a-z_][a-z0-9_]*)?$":
+        'a PostgreSQL parameter name: lowercase letters, digits and "_", optionally prefixed "ext."',
+    "^[a-z][a-z0-9_]*$": 'lowercase letters, digits and "_", starting with a letter',
+    "^[a-z0-9_]{1,63}$": 'lowercase letters, digits and "_", at most 63 characters',
+    "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$": "a lowercase UUID",
+    "^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$": 'an S3 bucket name: 3-63 lowercase letters, digits, "." and "-"',
+    "^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$": 'a path without leading or trailing "/"',
+    "^[a-z0-9-]+$": 'lowercase letters, digits and "-"',
+    "^[a-z0-9]{3,24}$": "3-24 lowercase letters and digits",
+}
+
+#: Why a limit exists, where the number alone would puzzle.
+_LIMIT_WHY = {
+    ("metadata", "name"): 'the operator appends "-pooler-repl" to it for a service name, which must fit in 63',
+}
 
 
 def errors(data: Any) -> Iterator[tuple[tuple, str, bool]]:
     """Yield ``(path, message, at_key)`` for every schema violation, worded for people.
 
-    ``at_key`` says the position is the key itself (unknown fields), not its value.
+    ``at_key`` says the position is the key itself (unknown fields, bad names), not its value.
     """
     errs = list(validator().iter_errors(data))
+    if not errs:
+        return
     # A value of the wrong type also fails its enum/pattern; the type message alone is the useful one.
     typed = {tuple(e.absolute_path) for e in errs if e.validator == "type"}
-    for err in sorted(errs, key=lambda e: (list(map(str, e.absolute_path)), e.validator)):
-        if tuple(err.absolute_path) in typed and err.validator != "type":
+    seen: set[tuple[tuple, str]] = set()
+    for err in sorted(errs, key=lambda e: (list(map(str, e.absolute_path)), str(e.validator))):
+        if tuple(err.absolute_path) in typed and err.validator != "type" and not _is_name_error(err):
             continue
-        yield from _explain(err)
+        for path, message, at_key in _explain(err):
+            if (path, message) not in seen:
+                seen.add((path, message))
+                yield path, " ".join(message.split()), at_key
+
+
+def _is_name_error(err: ValidationError) -> bool:
+    return "propertyNames" in err.absolute_schema_path
 
 
 def _explain(err: ValidationError) -> Iterator[tuple[tuple, str, bool]]:
     path = tuple(err.absolute_path)
     kind = err.validator
     value = err.instance
+    if _is_name_error(err):
+        # propertyNames reports the key as the instance and the mapping as the path.
+        rule = _PATTERN_WORDS.get(str(err.validator_value), f"pattern {err.validator_value}")
+        yield path + (value,), f"invalid name {_shown(str(value))} ({rule})", True
+        return
     if kind == "additionalProperties" and isinstance(value, dict):
         allowed = list(err.schema.get("properties", {}))
         for key in value:
             if key not in allowed:
                 yield path + (key,), f"unknown field{suggest(key, allowed)} (allowed: {', '.join(allowed)})", True
         return
-    if kind == "required":
-        missing = err.message.split("'")[1] if "'" in err.message else err.message
-        yield path + (missing,), f"missing required field '{missing}' in {dotted(path)}", False
+    if kind == "required" and isinstance(value, dict):
+        for missing in err.validator_value:
+            if missing not in value and err.message.startswith(repr(missing)):
+                where = f" in {dotted(path)}" if path else ""
+                yield path + (missing,), f"missing required field '{missing}'{where}", False
         return
     if kind == "enum":
         choices = err.validator_value
-        yield path, (f"{_describe(value)} is not allowed{suggest(value, choices)} "
-                     f"(allowed: {', '.join(json.dumps(c) for c in choices)})"), False
+        allowed = ", ".join(json.dumps(c) for c in choices)
+        if isinstance(value, (dict, list)) or value is None:
+            yield path, f"expected one of {allowed}, got {describe(value)}", False
+        else:
+            yield path, f"{describe(value)} is not allowed{suggest(value, choices)} (allowed: {allowed})", False
         return
     if kind == "const":
-        yield path, f"must be {json.dumps(err.validator_value)}, got {_describe(value)}", False
+        yield path, f"must be {json.dumps(err.validator_value)}, got {describe(value)}", False
         return
     if kind == "type":
         want = err.validator_value
-        want = [want] if isinstance(want, str) else want
+        want = [want] if isinstance(want, str) else list(want)
         hint = ""
         if "string" in want and isinstance(value, (int, float)) and not isinstance(value, bool):
             hint = f' (quote it: "{value}")'
-        yield path, f"expected {' or '.join(_TYPE_NAMES.get(w, w) for w in want)}, got {_describe(value)}{hint}", False
+        elif "boolean" in want and isinstance(value, str) and value.lower() in ("yes", "no", "on", "off", "y", "n"):
+            hint = f" (YAML 1.2, like Kubernetes' parser for CRDs, reads {value} as text: write true or false)"
+        elif "integer" in want and isinstance(value, float) and math.isfinite(value) and value.is_integer():
+            hint = f" (write {int(value)})"
+        expected = " or ".join(_TYPE_NAMES.get(w, w) for w in want)
+        yield path, f"expected {expected}, got {describe(value)}{hint}", False
         return
     if kind == "pattern":
+        rule = _PATTERN_WORDS.get(str(err.validator_value), f"pattern {err.validator_value}")
         example = (subschema(path) or {}).get("examples")
-        ex = f", e.g. {json.dumps(example[0])}" if example else ""
-        yield path, f"{_describe(value)} is not in the expected format (pattern {err.validator_value}{ex})", False
+        ex = f", e.g. {json.dumps(example[0])}" if example and isinstance(example[0], str) and "e.g." not in rule else ""
+        yield path, f"{describe(value)} is not valid ({rule}{ex})", False
         return
-    if kind == "propertyNames":
-        yield path + (value,), f"invalid name {json.dumps(value)} ({err.message})", True
+    if kind in ("maxLength", "minLength") and isinstance(value, str):
+        why = _LIMIT_WHY.get(path)
+        if kind == "maxLength":
+            limit = f"at most {err.validator_value}" + (f": {why}" if why else "")
+            yield path, f"{describe(value)} is {len(value)} characters long ({limit})", False
+        else:
+            yield path, f"{describe(value)} is too short (at least {err.validator_value} characters)", False
         return
-    if kind in ("maxLength", "minLength"):
-        yield path, f"{_describe(value)} is {len(value)} characters long (at most {err.validator_value})" \
-            if kind == "maxLength" else f"{_describe(value)} is too short (at least {err.validator_value})", False
+    if kind in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        word = {"minimum": "at least", "maximum": "at most",
+                "exclusiveMinimum": "more than", "exclusiveMaximum": "less than"}[kind]
+        yield path, f"{describe(value)} is out of range (must be {word} {err.validator_value})", False
         return
-    if kind in ("minimum", "maximum"):
-        word = "at least" if kind == "minimum" else "at most"
-        yield path, f"{_describe(value)} is out of range (must be {word} {err.validator_value})", False
+    if kind == "uniqueItems" and isinstance(value, list):
+        dupes = sorted({json.dumps(v, sort_keys=True) for i, v in enumerate(value) if v in value[:i]})
+        yield path, f"list has duplicate entries ({', '.join(dupes)}; each entry at most once)", False
         return
-    if kind == "uniqueItems":
-        yield path, "list has duplicate entries", False
+    if kind in ("minItems", "maxItems"):
+        word = "at least" if kind == "minItems" else "at most"
+        yield path, f"list has {len(value)} entries ({word} {err.validator_value})", False
         return
-    yield path, err.message, False
+    # Anything else the schema may grow: jsonschema's message, without a possibly huge value repr.
+    message = err.message if len(err.message) <= 200 else f"fails the schema's {kind} rule"
+    yield path, message, False
 
 
 def apply_defaults(data: Any, node: dict | None = None) -> Any:
-    """Fill in documented defaults (recursively into objects that are present or have an object default)."""
+    """Fill in documented defaults (recursively into objects that are present or have an object default).
+
+    The input is not modified; defaults are copied, so that two specs never share (and mutate) one default.
+    """
     node = _resolve(node if node is not None else schema())
     if not isinstance(data, dict):
         return data
@@ -161,7 +280,7 @@ def apply_defaults(data: Any, node: dict | None = None) -> Any:
     for key, prop in node.get("properties", {}).items():
         prop = _resolve(prop)
         if key not in out and "default" in prop:
-            out[key] = json.loads(json.dumps(prop["default"]))
+            out[key] = copy.deepcopy(prop["default"])
         if key in out and isinstance(out[key], dict) and prop.get("properties"):
             out[key] = apply_defaults(out[key], prop)
     return out

@@ -35,27 +35,44 @@ class Spec:
 def check_file(file: str) -> tuple[Spec | None, list[Problem]]:
     """Every problem of one file (errors and warnings), and the Spec when there is no error."""
     text, problem = yamlio.read_text(file)
-    if problem:
-        return None, [problem]
+    if problem or text is None:
+        return None, [problem] if problem else []
+    data = yamlio.fast_load(text)
+    if data is not None:
+        # Most specs are valid: check the plain data first and parse for positions only when there is
+        # something to point at.
+        full, found = _findings(data)
+        if not found:
+            return Spec(file, data, full, text, []), []
     doc, problem = yamlio.parse(file, text)
-    if problem:
-        return None, [problem]
+    if problem or doc is None:
+        return None, [problem] if problem else []
     return check_document(doc, text)
+
+
+def _findings(data: dict) -> tuple[dict, list[tuple[tuple, str, str, bool]]]:
+    """Defaults-applied data and every ``(path, message, severity, at_key)`` about ``data``."""
+    found: list[tuple[tuple, str, str, bool]] = []
+    for path, message, at_key in schema.errors(data):
+        hint = checks.credential_hint(path) if at_key else None
+        found.append((path, hint or message, "error", at_key))
+    full = schema.apply_defaults(data)
+    for check in checks.CHECKS:
+        try:
+            for path, message, severity in check(full):
+                found.append((path, message, severity, False))
+        except Exception as exc:  # noqa: BLE001 - a check bug must not hide the other problems or crash validate
+            found.append(((), f"internal error in check {check.__name__.strip('_')}: {type(exc).__name__}: "
+                              f"{' '.join(str(exc).split())[:200]} (please report this)", "error", False))
+    return full, found
 
 
 def check_document(doc: yamlio.Document, text: str = "") -> tuple[Spec | None, list[Problem]]:
     problems: list[Problem] = []
-
-    def add(path: tuple, message: str, severity: str = "error", at_key: bool = False) -> None:
+    data, found = _findings(doc.data)
+    for path, message, severity, at_key in found:
         line, col = doc.key_position(path[:-1], path[-1]) if at_key and path else doc.position(path)
         problems.append(Problem(doc.file, line, col, schema.dotted(path), message, severity))
-
-    for path, message, at_key in schema.errors(doc.data):
-        hint = checks.credential_hint(path) if at_key else None
-        add(path, hint or message, at_key=at_key)
-    data = schema.apply_defaults(doc.data)
-    for path, message, severity in checks.check(data):
-        add(path, message, severity)
     problems.sort(key=lambda p: (p.line, p.column, p.severity))
     if any(p.severity == "error" for p in problems):
         return None, problems
