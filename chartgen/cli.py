@@ -19,7 +19,8 @@ app = typer.Typer(
     add_completion=True,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    help="Render versioned Helm charts for Supabase's database layer on the Zalando Postgres Operator.",
+    help="Render versioned Helm charts for Supabase's database layer on the Zalando Postgres Operator.\n\n"
+         "Shell completion: chartgen --install-completion (bash, zsh, fish, PowerShell), then open a new shell.",
 )
 
 
@@ -37,6 +38,17 @@ def _color(text: str, code: str, stream=sys.stdout) -> str:
     if os.environ.get("NO_COLOR") or not stream.isatty():
         return text
     return f"\033[{code}m{text}\033[0m"
+
+
+def detail(message: str, output: Output = Output.text) -> None:
+    """A line for -v/--verbose only, on stderr so it never mixes with output meant for other programs."""
+    if _State.verbose and not _State.quiet:
+        typer.echo(message, err=True)
+
+
+def warn(message: str) -> None:
+    if not _State.quiet:
+        typer.echo(_color(f"warning: {message}", "33", sys.stderr), err=True)
 
 
 def print_problems(problems: list[Problem], output: Output) -> None:
@@ -98,8 +110,10 @@ def validate(
 
 
 @app.command("schema")
-def print_schema() -> None:
-    """Print the deployment spec's JSON Schema."""
+def print_schema(
+    output: Output = typer.Option(Output.json, "--output", help="json (the schema is JSON either way)."),
+) -> None:
+    """Print the deployment spec's JSON Schema (for editors: yaml-language-server, IDE plugins)."""
     typer.echo(json.dumps(schema.schema(), indent=2, ensure_ascii=False))
 
 
@@ -255,23 +269,56 @@ def package(
     sources: List[str] = typer.Argument(..., metavar="SPEC|CHART_DIR...", help="Specs or rendered chart directories."),
     destination: str = typer.Option(".", "--destination", "-d", help="Where <name>-<version>.tgz is written."),
     version: Optional[str] = typer.Option(None, "--version", help="Chart version, for specs."),
+    sign: bool = typer.Option(False, "--sign", help="Also write a Helm provenance file, <archive>.prov."),
+    key: Optional[str] = typer.Option(None, "--key", help="Signing key in the keyring: name, email or key id."),
+    keyring: str = typer.Option("~/.gnupg/secring.gpg", "--keyring",
+                                help="Legacy GnuPG secret keyring (gpg --export-secret-keys > FILE)."),
+    passphrase_file: Optional[str] = typer.Option(None, "--passphrase-file",
+                                                  help="File whose first line unlocks the key."),
     output: Output = typer.Option(Output.text, "--output"),
 ) -> None:
-    """Package charts into reproducible .tgz archives (same input, same bytes)."""
-    from . import package as package_mod
+    """Package charts into reproducible .tgz archives (same input, same bytes), optionally signed.
 
+    Verify a signed chart with: helm verify ARCHIVE --keyring PUBRING (gpg --export > PUBRING)."""
+    from . import package as package_mod, provenance
+
+    if sign and not key:
+        raise typer.BadParameter("--sign needs --key NAME (the signing key in --keyring)", param_hint="--key")
+    if not sign and (key or passphrase_file):
+        raise typer.BadParameter("--key and --passphrase-file only apply with --sign", param_hint="--sign")
+    ring = Path(keyring).expanduser()
     written = []
-    for src in sources:
-        try:
-            files = _chart_files(src, version)
-            archive = package_mod.write_archive(files, Path(destination))
-        except ChartgenError as exc:
-            fail(exc, output)
-        written.append({"source": src, "archive": str(archive), "sha256": _file_sha(archive)})
-        if output is Output.text and not _State.quiet:
-            typer.echo(f"{src}: packaged {archive}")
+    with _progress(sources, "packaging") as items:
+        for src in items:
+            try:
+                files = _chart_files(src, version)
+                archive = package_mod.write_archive(files, Path(destination))
+                prov = provenance.sign(archive, key=key, keyring=ring,
+                                       passphrase_file=Path(passphrase_file) if passphrase_file else None) \
+                    if sign else None
+            except ChartgenError as exc:
+                fail(exc, output)
+            if prov is None:
+                _warn_stale_prov(archive)
+            written.append({"source": src, "archive": str(archive), "sha256": _file_sha(archive),
+                            "provenance": str(prov) if prov else None})
+            if output is Output.text and not _State.quiet:
+                typer.echo(f"{src}: packaged {archive}" + (f", signed {prov.name}" if prov else ""))
+            detail(f"{archive.name}: {_file_sha(archive)}")
     if output is Output.json:
         typer.echo(json.dumps(written, indent=2))
+
+
+def _warn_stale_prov(archive: Path) -> None:
+    from . import provenance
+    from .errors import PackageError
+
+    prov = provenance.prov_path(archive)
+    if prov.is_file():
+        try:
+            provenance.check_matches(archive, prov)
+        except PackageError as exc:
+            warn(str(exc))
 
 
 def _file_sha(path: Path) -> str:
@@ -300,7 +347,9 @@ def publish(
     plain_http: bool = typer.Option(False, "--plain-http", help="Use HTTP, for local registries."),
     output: Output = typer.Option(Output.text, "--output"),
 ) -> None:
-    """Push a chart to an OCI registry. An existing version is never overwritten."""
+    """Push a chart to an OCI registry. An existing version is never overwritten.
+
+    A provenance file beside a .tgz (ARCHIVE.prov, from package --sign) is pushed with it."""
     import tempfile
 
     from . import oci, package as package_mod
@@ -319,11 +368,198 @@ def publish(
         fail(exc, output)
     if output is Output.json:
         typer.echo(json.dumps({"ref": result.ref, "digest": result.digest, "contentDigest": result.content_digest,
-                               "pushed": result.pushed}, indent=2))
+                               "pushed": result.pushed, "provenance": result.provenance}, indent=2))
     else:
         what = "pushed" if result.pushed else "already published (identical), nothing pushed"
+        if result.provenance:
+            what += " with its provenance (.prov)"
         typer.echo(f"{result.ref}: {what}")
         typer.echo(f"Digest: {result.digest}")
+        detail(f"chart archive: {result.content_digest}")
+
+
+def _choices(key: str):
+    def complete(incomplete: str) -> list[str]:
+        from . import init as init_mod
+
+        return [c for c in init_mod.BY_KEY[key].choices() if c.startswith(incomplete)]
+
+    return complete
+
+
+def _ask(question, default: str, answers: dict) -> str:
+    """Prompt until the answer is valid. Prompts go to stderr, so --output json keeps stdout clean."""
+    import click
+
+    from . import init as init_mod
+
+    choices = question.choices() if question.choices else None
+    text = question.text + (f" [{'/'.join(choices)}]" if choices else "") + (" (optional)" if question.optional else "")
+    while True:
+        try:
+            value = typer.prompt(text, default=default, show_default=bool(default), err=True).strip()
+        except (click.exceptions.Abort, typer.Abort):  # EOF on stdin, or Ctrl-C
+            if sys.stdin.isatty():
+                raise KeyboardInterrupt from None
+            flag = "--" + question.key.replace("_", "-")
+            raise ChartgenError(f"no answer for {flag} on stdin: pass {flag}, or --yes to take the defaults") from None
+        problem = init_mod.check_answer(question.key, value, answers)
+        if problem is None:
+            return value
+        typer.echo(_color(f"  {problem}", "31", sys.stderr), err=True)
+
+
+@app.command()
+def init(
+    directory: str = typer.Argument(".", metavar="[DIR]", help="Where <name>.yaml is written."),
+    out: Optional[str] = typer.Option(None, "--out", "-o", metavar="FILE", help="Write FILE instead of DIR/<name>.yaml."),
+    name: Optional[str] = typer.Option(None, "--name", help="Cluster name (DNS label, at most 51 characters)."),
+    namespace: Optional[str] = typer.Option(None, "--namespace", help="Kubernetes namespace."),
+    topology: Optional[str] = typer.Option(None, "--topology", autocompletion=_choices("topology"),
+                                           help="single | duo | trio."),
+    durability: Optional[str] = typer.Option(None, "--durability", autocompletion=_choices("durability"),
+                                             help="async | sync | strict (default: sync for trio, else async)."),
+    pg_version: Optional[str] = typer.Option(None, "--pg-version", autocompletion=_choices("pg_version"),
+                                             help="PostgreSQL major: 15 | 17."),
+    size: Optional[str] = typer.Option(None, "--size", autocompletion=_choices("size"), help="xsmall .. xlarge."),
+    storage: Optional[str] = typer.Option(None, "--storage", help="Volume size per instance, e.g. 50Gi."),
+    storage_class: Optional[str] = typer.Option(None, "--storage-class", help="StorageClass (default: the cluster's)."),
+    image: Optional[str] = typer.Option(None, "--image", help="Image repository, built from image/."),
+    image_tag: Optional[str] = typer.Option(None, "--image-tag", help="Image tag."),
+    backup: Optional[str] = typer.Option(None, "--backup", autocompletion=_choices("backup"),
+                                         help="Backup target: s3 | gcs | azure | none."),
+    bucket: Optional[str] = typer.Option(None, "--bucket", help="S3 or GCS bucket."),
+    endpoint: Optional[str] = typer.Option(None, "--endpoint", help="S3-compatible endpoint URL (MinIO ...)."),
+    region: Optional[str] = typer.Option(None, "--region", help="S3 region."),
+    storage_account: Optional[str] = typer.Option(None, "--storage-account", help="Azure storage account."),
+    container: Optional[str] = typer.Option(None, "--container", help="Azure blob container."),
+    credentials_secret: Optional[str] = typer.Option(None, "--credentials-secret",
+                                                     help="Secret with the backup credentials (you create it)."),
+    chart_version: Optional[str] = typer.Option(None, "--chart-version", help="Chart version (SemVer)."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Ask nothing: flags, then defaults (for scripts)."),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
+    output: Output = typer.Option(Output.text, "--output", help="text, or json for CI."),
+) -> None:
+    """Write a commented starter spec: asks on a terminal, or takes flags and --yes for scripts."""
+    from . import init as init_mod
+
+    given = {k: v for k, v in dict(
+        name=name, namespace=namespace, topology=topology, durability=durability, pg_version=pg_version, size=size,
+        storage=storage, storage_class=storage_class, image=image, image_tag=image_tag, backup=backup, bucket=bucket,
+        endpoint=endpoint, region=region, storage_account=storage_account, container=container,
+        credentials_secret=credentials_secret, chart_version=chart_version).items() if v is not None}
+    bad = [f"--{k.replace('_', '-')}: {why}" for k, v in given.items()
+           if (why := init_mod.check_answer(k, v, {**init_mod.defaults(given), **given}))]
+    if bad:
+        raise typer.BadParameter("; ".join(bad))
+
+    def target(answers: dict) -> Path:
+        return Path(out) if out else Path(directory) / f"{answers['name']}.yaml"
+
+    def refuse_overwrite(path: Path) -> None:
+        if path.exists() and not force:
+            fail(ChartgenError(f"{path} already exists: pass --force to overwrite it"), output)
+
+    if out or "name" in given:
+        refuse_overwrite(target(given))  # before any question: don't ask, then refuse
+    answers = dict(given)
+    try:
+        while todo := init_mod.pending(answers):
+            q = todo[0]
+            default = q.default(answers)
+            answers[q.key] = default if yes else _ask(q, default, answers)
+    except ChartgenError as exc:
+        fail(exc, output)
+    path = target(answers)
+    refuse_overwrite(path)
+    text = init_mod.render(answers)
+    spec, problems = init_mod.check_text(text, str(path))
+    if spec is None:
+        errors = "; ".join(f"{p.path}: {p.message}" for p in problems if p.severity == "error")
+        fail(ChartgenError(f"these answers give an invalid spec: {errors}"), output)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        fail(ChartgenError(f"cannot write {path}: {exc.strerror or exc}"), output)
+    print_problems(spec.warnings, output)
+    if output is Output.json:
+        typer.echo(json.dumps({"path": str(path), "answers": init_mod.defaults(answers),
+                               "warnings": [p.as_dict() for p in spec.warnings]}, indent=2))
+    elif not _State.quiet:
+        typer.echo(f"wrote {path}")
+        typer.echo(f"next: chartgen validate {path} && chartgen render {path} -o dist/")
+
+
+def _chart_readme(chart_dir: Path):
+    """The chart README generator when it is installed (chartgen.chartdocs), else None."""
+    try:
+        from .chartdocs import chart_readme
+    except ImportError:
+        return None
+    return chart_readme
+
+
+@app.command()
+def docs(
+    root: str = typer.Option(".", "--root", help="The chartgen source tree (holds schemas/ and charts/)."),
+    check: bool = typer.Option(False, "--check", help="Write nothing; exit 1 with a diff when a document is stale."),
+    output: Output = typer.Option(Output.text, "--output", help="text, or json for CI."),
+) -> None:
+    """Regenerate the reference docs: docs/spec-reference.md (spec schema) and the chart README (values schema)."""
+    from . import specdocs
+    from .output import unified_diff
+
+    base = Path(root)
+    if not (base / specdocs.SOURCE).is_file():
+        fail(ChartgenError(f"{base}: not a chartgen source tree (no {specdocs.SOURCE}): run from the "
+                           "repository root or pass --root"), output)
+    wanted: dict[str, str] = {specdocs.OUTPUT: specdocs.render_repo(base)}
+    skipped = []
+    chart_dir = base / "charts" / "spilo-supabase"
+    readme = _chart_readme(chart_dir)
+    if readme is None:
+        skipped.append("charts/spilo-supabase/README.md: skipped, chartgen.chartdocs is not available")
+    elif not (chart_dir / "Chart.yaml").is_file():
+        skipped.append("charts/spilo-supabase/README.md: skipped, no chart at charts/spilo-supabase")
+    else:
+        try:
+            wanted["charts/spilo-supabase/README.md"] = readme(chart_dir)
+        except (OSError, KeyError, ValueError) as exc:
+            fail(ChartgenError(f"cannot generate the chart README: {exc}"), output)
+    results, stale = [], 0
+    for rel, text in wanted.items():
+        path = base / rel
+        have = path.read_bytes() if path.is_file() else None
+        current = have == text.encode("utf-8")
+        entry = {"file": rel, "upToDate": current}
+        if check:
+            if not current:
+                stale += 1
+                if output is Output.text:
+                    typer.echo(unified_diff({rel: text.encode()}, {rel: have} if have is not None else {}, "."),
+                               nl=False)
+                    typer.echo(_color(f"{rel} is out of date: run chartgen docs", "31", sys.stderr), err=True)
+            elif output is Output.text and not _State.quiet:
+                typer.echo(f"{rel} is up to date")
+        elif not current:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+            entry["written"] = True
+            if output is Output.text and not _State.quiet:
+                typer.echo(f"wrote {rel}")
+        elif output is Output.text and not _State.quiet:
+            typer.echo(f"{rel} is up to date")
+        results.append(entry)
+    for line in skipped:
+        if output is Output.text:
+            warn(line)
+    if output is Output.json:
+        typer.echo(json.dumps({"files": results, "skipped": skipped}, indent=2))
+    if stale:
+        raise typer.Exit(1)
 
 
 def main() -> None:

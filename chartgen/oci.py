@@ -23,6 +23,7 @@ class Published:
     digest: str  # the manifest digest the registry serves
     content_digest: str  # sha256 of the chart archive (the layer)
     pushed: bool  # False: the identical version was already there
+    provenance: bool = False  # a .prov beside the archive went up as the provenance layer
 
 
 def parse_remote(remote: str) -> tuple[str, str]:
@@ -130,9 +131,22 @@ def reference(remote: str, name: str, version: str) -> str:
 
 def publish(archive: Path, remote: str, *, plain_http: bool = False, username: str | None = None,
             password: str | None = None, registry_config: str | None = None) -> Published:
-    """Push ``archive`` to ``remote`` unless that version exists; refuse to overwrite a different chart."""
+    """Push ``archive`` to ``remote`` unless that version exists; refuse to overwrite a different chart.
+
+    A ``<archive>.prov`` beside the archive is pushed with it as the provenance layer (Helm's pusher picks it
+    up by that name), after checking that it vouches for these bytes."""
+    from . import provenance as prov_mod
+    from .errors import PackageError
+
     host, _ = parse_remote(remote)
     data = archive.read_bytes()
+    prov = prov_mod.prov_path(archive)
+    signed = prov.is_file()
+    if signed:
+        try:
+            prov_mod.check_matches(archive, prov)
+        except PackageError as exc:
+            raise PublishError(str(exc)) from None
     try:
         name, version = chart_identity(_chart_yaml(data))
     except Exception as exc:  # noqa: BLE001 - any unreadable archive is the same user error
@@ -145,7 +159,8 @@ def publish(archive: Path, remote: str, *, plain_http: bool = False, username: s
         if existing is not None:
             remote_bytes = reg.fetch(ref)
             if _sha256(remote_bytes) == local:
-                return Published(ref, existing, local, pushed=False)
+                # The version is immutable, its provenance layer included: nothing is re-pushed.
+                return Published(ref, existing, local, pushed=False, provenance=False)
             raise PublishError(
                 f"{ref} already exists with different content (remote chart {_sha256(remote_bytes)[:19]}..., "
                 f"local {local[:19]}...): published versions are immutable; bump chart.version or --version"
@@ -154,7 +169,7 @@ def publish(archive: Path, remote: str, *, plain_http: bool = False, username: s
         digest = reg.resolve(ref)
         if digest is None:
             raise PublishError(f"pushed {ref}, but the registry does not serve it")
-        return Published(ref, digest, local, pushed=True)
+        return Published(ref, digest, local, pushed=True, provenance=signed)
 
 
 def _chart_yaml(archive: bytes) -> dict[str, bytes]:
