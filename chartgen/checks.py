@@ -50,8 +50,11 @@ _CREDENTIAL_KEY = re.compile(
 )
 
 
-def credential_hint(path: tuple) -> str | None:
-    """When an unknown key looks like a literal credential, the Secret to reference instead (else None)."""
+def credential_hint(path: tuple, cluster: Any = None) -> str | None:
+    """When an unknown key looks like a literal credential, the Secret to reference instead (else None).
+
+    ``cluster`` (metadata.name) lets the message name the operator's generated role Secret exactly.
+    """
     if not path or not isinstance(path[-1], str) or not _CREDENTIAL_KEY.match(path[-1]):
         return None
     parts = [str(p) for p in path if not isinstance(p, int)]
@@ -67,7 +70,11 @@ def credential_hint(path: tuple) -> str | None:
                 "azure": "AZURE_STORAGE_ACCESS_KEY"}[target]
         ref = f"spec.{section}.{target}.credentials.secretName (a Secret with {keys})"
     else:
-        ref = "the matching existingSecret or credentials.secretName field (see docs/spec-reference.md)"
+        name = cluster if isinstance(cluster, str) and cluster else "<metadata.name>"
+        return ("literal credentials are not allowed in a spec (it is committed and rendered in plain text): "
+                f"the operator generates role passwords and keeps them in the Secret "
+                f"<role>.{name}.credentials.postgresql.acid.zalan.do (e.g. postgres.{name}.credentials."
+                "postgresql.acid.zalan.do); read it from there")
     return (f"literal credentials are not allowed in a spec (it is committed and rendered in plain text): "
             f"store the value in a Kubernetes Secret and reference it with {ref}")
 

@@ -230,7 +230,7 @@ def _explain(err: ValidationError) -> Iterator[tuple[tuple, str, bool]]:
         if "string" in want and isinstance(value, (int, float)) and not isinstance(value, bool):
             hint = f' (quote it: "{value}")'
         elif "boolean" in want and isinstance(value, str) and value.lower() in ("yes", "no", "on", "off", "y", "n"):
-            hint = f" (YAML 1.2, like Kubernetes' parser for CRDs, reads {value} as text: write true or false)"
+            hint = f" (chartgen reads YAML 1.2, where {value} is text: write true or false)"
         elif "integer" in want and isinstance(value, float) and math.isfinite(value) and value.is_integer():
             hint = f" (write {int(value)})"
         expected = " or ".join(_TYPE_NAMES.get(w, w) for w in want)

@@ -53,8 +53,10 @@ def check_file(file: str) -> tuple[Spec | None, list[Problem]]:
 def _findings(data: dict) -> tuple[dict, list[tuple[tuple, str, str, bool]]]:
     """Defaults-applied data and every ``(path, message, severity, at_key)`` about ``data``."""
     found: list[tuple[tuple, str, str, bool]] = []
+    meta = data.get("metadata")
+    cluster = meta.get("name") if isinstance(meta, dict) else None
     for path, message, at_key in schema.errors(data):
-        hint = checks.credential_hint(path) if at_key else None
+        hint = checks.credential_hint(path, cluster) if at_key else None
         found.append((path, hint or message, "error", at_key))
     full = schema.apply_defaults(data)
     for check in checks.CHECKS:

@@ -99,10 +99,10 @@ class Document:
                 if key is _MISSING:
                     break
                 child = node[key]
-                pos = _child_position(node.lc.key(key), node.lc.value(key), child) or pos
+                pos = _child_position(_lc(node, "key", key), _lc(node, "value", key), child) or pos
                 node = child
             elif isinstance(node, CommentedSeq) and isinstance(part, int) and 0 <= part < len(node):
-                item = _pair(node.lc.item(part))
+                item = _pair(_lc(node, "item", part))
                 pos = (item[0] + 1, item[1] + 1) if item else pos
                 node = node[part]
             else:
@@ -123,7 +123,7 @@ class Document:
                 return self.position(path)
         if isinstance(node, CommentedMap):
             tkey = _tree_key(node, key)
-            at = _pair(node.lc.key(tkey)) if tkey is not _MISSING else None
+            at = _pair(_lc(node, "key", tkey)) if tkey is not _MISSING else None
             if at:
                 return at[0] + 1, at[1] + 1
         return self.position(path)
@@ -140,6 +140,22 @@ def _tree_key(node: CommentedMap, part: Any) -> Any:
         if not isinstance(key, str) and _key_text(key) == part:
             return key
     return _MISSING
+
+
+def _lc(node: Any, which: str, key: Any) -> Any:
+    try:
+        return getattr(node.lc, which)(key)
+    except (KeyError, IndexError, TypeError, AttributeError):
+        pass
+    # Keys that came in through a merge (<<) are in the mapping but recorded in the merged mapping.
+    try:
+        sources = list(getattr(node, "merge", None) or ())
+    except TypeError:
+        return None
+    for source in sources:
+        if isinstance(source, CommentedMap) and key in source:
+            return _lc(source, which, key)
+    return None
 
 
 def _pair(value: Any) -> tuple[int, int] | None:
@@ -190,7 +206,7 @@ def _plain(node: Any, path: tuple, budget: list[int]) -> Any:
     if budget[0] < 0:
         raise YAMLShapeError((), f"more than {MAX_NODES} values (anchors and aliases expand too far)")
     if len(path) > MAX_DEPTH:
-        raise YAMLShapeError(path[:MAX_DEPTH], f"nested more than {MAX_DEPTH} levels deep")
+        raise YAMLShapeError(path[:MAX_DEPTH], f"YAML nesting is too deep (more than {MAX_DEPTH} levels)")
     tag = getattr(getattr(node, "tag", None), "value", None)
     if isinstance(node, dict):
         if tag and tag != "tag:yaml.org,2002:map":
@@ -272,6 +288,9 @@ def _one_line(text: str) -> str:
 
 def parse(file: str, text: str) -> tuple[Document | None, Problem | None]:
     """Parse one YAML document with positions, or return one Problem pointing at the syntax error."""
+    deep = _too_deep(text)
+    if deep:
+        return None, Problem(file, deep[0], deep[1], ROOT, f"YAML nesting is too deep (more than {MAX_DEPTH} levels)")
     y = _yaml()
     try:
         docs = list(y.load_all(io.StringIO(text)))
@@ -284,6 +303,11 @@ def parse(file: str, text: str) -> tuple[Document | None, Problem | None]:
         elif "duplicate key" in what:
             key = re.search(r'duplicate key "([^"]*)"', what)
             what = f'duplicate key "{key.group(1) if key else "?"}" (Kubernetes rejects duplicate keys too)'
+        elif exc.context and exc.context_mark is not None and exc.problem_mark is not None \
+                and exc.context_mark.line != exc.problem_mark.line:
+            # "expected ',' or ']'" alone hides where the unclosed bracket is.
+            start = _mark_pos(exc.context_mark)
+            what += f" ({_one_line(exc.context)} at line {start[0]}, column {start[1]})"
         return None, Problem(file, line, col, ROOT, f"YAML syntax error: {what}")
     except YAMLError as exc:
         # Reader errors (control characters) carry no mark; report the position they give, if any.
@@ -294,8 +318,10 @@ def parse(file: str, text: str) -> tuple[Document | None, Problem | None]:
             col = pos - (text.rfind("\n", 0, pos) + 1) + 1
         reason = getattr(exc, "reason", None) or (str(exc).splitlines() or ["invalid YAML"])[0]
         char = getattr(exc, "character", None)
-        if isinstance(char, str) and reason == "special characters are not allowed":
-            reason = f"control character U+{ord(char):04X} is not allowed"
+        if isinstance(char, str) and len(char) == 1:
+            char = ord(char)
+        if isinstance(char, int) and reason == "special characters are not allowed":
+            reason = f"control character U+{char:04X} is not allowed (remove it or write it escaped in double quotes)"
         return None, Problem(file, line, col, ROOT, f"YAML error: {_one_line(reason)}")
     except RecursionError:
         return None, Problem(file, 1, 1, ROOT, "YAML nesting is too deep")
@@ -321,6 +347,33 @@ def parse(file: str, text: str) -> tuple[Document | None, Problem | None]:
     except RecursionError:
         return None, Problem(file, 1, 1, ROOT, "YAML nesting is too deep")
     return doc, None
+
+
+def _too_deep(text: str) -> tuple[int, int] | None:
+    """Where nesting first exceeds MAX_DEPTH, found with libyaml's event parser.
+
+    ruamel takes seconds on a few thousand nested brackets before it fails; libyaml's events take
+    milliseconds. Syntax errors are left to ruamel, which words them.
+    """
+    if _FastBase is None or ("[" not in text and "{" not in text and len(text) < 64 * 40):
+        return None
+    depth = 0
+    try:
+        for event in pyyaml.parse(text, Loader=_FastLoader):
+            if isinstance(event, (pyyaml.MappingStartEvent, pyyaml.SequenceStartEvent)):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    return _mark_pos(event.start_mark)
+            elif isinstance(event, (pyyaml.MappingEndEvent, pyyaml.SequenceEndEvent)):
+                depth -= 1
+    except pyyaml.YAMLError as exc:
+        # libyaml stops at 1000 levels itself (it scans ahead, so before any event got that deep).
+        if "nesting depth" in str(getattr(exc, "problem", "")):
+            return _mark_pos(getattr(exc, "problem_mark", None))
+        return None
+    except Exception:  # noqa: BLE001 - not ours to report; the round-trip parser words syntax errors
+        return None
+    return None
 
 
 def _scalar_kind(value: Any) -> str:
