@@ -1,0 +1,117 @@
+"""The lab's entry point: manifests in, measured runs out; every process is stopped on the way out."""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+import time
+from pathlib import Path
+from typing import Callable, Iterable
+
+from . import experiments, plan as plan_mod, stats
+from .cluster import Cluster
+from .errors import LabError
+
+DEFAULT_EXPERIMENTS = ("hard_kill", "graceful_stop", "switchover", "freeze", "sync_replica_loss")
+
+
+def _select(names: Iterable[str], p: plan_mod.LabPlan, log: Callable[[str], None]) -> list[str]:
+    chosen = []
+    for name in names:
+        if name not in experiments.RUNNERS:
+            raise LabError(f"unknown experiment {name!r} (choose from {', '.join(experiments.RUNNERS)})")
+        if name == "sync_replica_loss" and not p.synchronous:
+            log(f"skipping sync_replica_loss: postgresql/{p.name} runs without synchronous_mode")
+            continue
+        chosen.append(name)
+    if chosen and p.members < 2:
+        raise LabError(f"postgresql/{p.name} has {p.members} member: failover experiments need at least two")
+    return chosen
+
+
+class _TermAsInterrupt:
+    """SIGTERM unwinds like Ctrl-C, so the finally blocks stop every process by pid."""
+
+    def __enter__(self) -> None:
+        self.previous = None
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGTERM, self._raise)
+
+    @staticmethod
+    def _raise(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    def __exit__(self, *exc: object) -> None:
+        if self.previous is not None:
+            signal.signal(signal.SIGTERM, self.previous)
+
+
+def run_plan(p: plan_mod.LabPlan, experiments_: Iterable[str] = DEFAULT_EXPERIMENTS, runs: int = 1,
+             log: Callable[[str], None] = print, keep: bool = False,
+             on_cluster: Callable[[Cluster], None] | None = None) -> dict:
+    chosen = _select(experiments_, p, log)
+    if runs < 1:
+        raise LabError("runs must be at least 1")
+    started = time.time()
+    results: list[dict] = []
+    with _TermAsInterrupt():
+        cluster = Cluster(p, log=log, keep=keep)
+        try:
+            cluster.start()
+            ctx = experiments.Context(cluster=cluster, workdir=cluster.workdir, log=log)
+            experiments.ensure_table(ctx)
+            for run in range(1, runs + 1):
+                for name in chosen:
+                    cluster.wait_healthy(6 * p.ttl + 120, "the previous run")
+                    r = experiments.RUNNERS[name](ctx, run).as_dict()
+                    results.append(r)
+                    log(_describe(r))
+            if on_cluster is not None:
+                on_cluster(cluster)
+        finally:
+            cluster.stop()
+        leftovers = cluster.leftovers()
+    return {
+        "cluster": {
+            "name": p.name, "members": p.members, "version_requested": p.version,
+            "durability": p.durability, "ttl": p.ttl, "loop_wait": p.loop_wait, "retry_timeout": p.retry_timeout,
+            "maximum_lag_on_failover": p.dcs.get("maximum_lag_on_failover"),
+            "failsafe_mode": p.dcs.get("failsafe_mode"),
+        },
+        "started": started,
+        "duration_s": round(time.time() - started, 1),
+        "runs": results,
+        "summary": stats.summarize(results),
+        "leftovers": leftovers,
+    }
+
+
+def _describe(r: dict) -> str:
+    parts = [f"{r['experiment']} #{r['run']}: {r['old_leader']} -> {r['new_leader']}",
+             f"outage {r['outage_s']} s", f"lost {r['lost_acks']}/{r['acks']}", f"unknown {r['unknown']}",
+             f"redundant after {r['redundancy_s']} s"]
+    if r["split_brain_writes"] is not None:
+        parts.append(f"split-brain writes {r['split_brain_writes']}")
+    if r["resumed_before_repair"] is not None:
+        parts.append(f"writes resumed with standby down: {r['resumed_before_repair']}")
+    if r["note"]:
+        parts.append(r["note"])
+    return ", ".join(parts)
+
+
+def run_from_manifests(manifests: list[dict], experiments: Iterable[str] = DEFAULT_EXPERIMENTS, runs: int = 1,
+                       out: str | Path | None = None, log: Callable[[str], None] = print,
+                       keep: bool = False) -> dict:
+    """Run the HA experiments against a local Patroni cluster built from a rendered chart.
+
+    ``manifests`` is the rendered chart (one ``postgresql`` resource among them); ``out``, if given, is a
+    JSON file to write the result to. Raises LabError (a ChartgenError) for anything a user can fix.
+    """
+    p = plan_mod.from_manifests(manifests)
+    result = run_plan(p, experiments, runs, log=log, keep=keep)
+    if out is not None:
+        path = Path(out)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(result, indent=2) + "\n")
+    return result
