@@ -44,25 +44,24 @@ class Run:
 
 
 @pytest.fixture(scope="session")
-def installed(tmp_path_factory) -> Path:
+def installed(pg_base) -> Path:
     """image/bootstrap copied where the postgres user can read it, as the image installs it."""
-    dest = tmp_path_factory.mktemp("image") / "supabase"
+    dest = pg_base / "image" / "supabase"
     shutil.copytree(REPO / "image" / "bootstrap", dest)
     give_to_postgres(dest.parent)
     return dest
 
 
 @pytest.fixture(scope="session")
-def template(tmp_path_factory) -> Path:
-    data = tmp_path_factory.mktemp("template") / "data"
+def template(pg_base) -> Path:
+    data = pg_base / "template" / "data"
     pg.initdb(data)
     return data
 
 
 @pytest.fixture()
-def workdir(tmp_path) -> Path:
-    give_to_postgres(tmp_path)
-    return tmp_path
+def workdir(pg_tmp) -> Path:
+    return pg_tmp
 
 
 @pytest.fixture()

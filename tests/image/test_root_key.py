@@ -16,7 +16,8 @@ KEY = "0123456789abcdef" * 3 + "0123456789ABCDEF"
 
 
 @pytest.fixture()
-def script(tmp_path) -> Path:
+def script(pg_tmp) -> Path:
+    tmp_path = pg_tmp
     """The script and its defaults.env, installed as the image does (with a symlink on PATH)."""
     scripts = tmp_path / "scripts" / "supabase"
     scripts.mkdir(parents=True)
@@ -45,14 +46,16 @@ def key_file(tmp_path: Path, content: str, mode: int = 0o400) -> Path:
 
 
 @pytest.mark.parametrize("content", [KEY, KEY + "\n", KEY + "\r\n"])
-def test_prints_the_key_from_the_secrets_dir(script, tmp_path, content):
+def test_prints_the_key_from_the_secrets_dir(script, pg_tmp, content):
+    tmp_path = pg_tmp
     key_file(tmp_path, content)
     proc = run(script, {"SUPABASE_SECRETS_DIR": str(tmp_path / "secrets")})
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == KEY + "\n" and proc.stderr == ""
 
 
-def test_explicit_key_file_wins(script, tmp_path):
+def test_explicit_key_file_wins(script, pg_tmp):
+    tmp_path = pg_tmp
     path = key_file(tmp_path, KEY)
     proc = run(script, {"SUPABASE_ROOT_KEY_FILE": str(path), "SUPABASE_SECRETS_DIR": "/nonexistent"})
     assert proc.returncode == 0 and proc.stdout.strip() == KEY
@@ -80,7 +83,8 @@ def test_default_path_comes_from_defaults_env(script):
     (KEY[:32] + "\n" + KEY[32:] + "\n" + KEY, "got 128 characters"),
     ("secret", "got 6 characters"),
 ])
-def test_malformed_key_is_refused(script, tmp_path, content, reason):
+def test_malformed_key_is_refused(script, pg_tmp, content, reason):
+    tmp_path = pg_tmp
     key_file(tmp_path, content)
     proc = run(script, {"SUPABASE_SECRETS_DIR": str(tmp_path / "secrets")})
     assert proc.returncode == 1 and proc.stdout == ""
@@ -88,7 +92,8 @@ def test_malformed_key_is_refused(script, tmp_path, content, reason):
     assert KEY[:16] not in proc.stderr, "the key must never be echoed"
 
 
-def test_missing_and_unreadable_key(script, tmp_path):
+def test_missing_and_unreadable_key(script, pg_tmp):
+    tmp_path = pg_tmp
     proc = run(script, {"SUPABASE_SECRETS_DIR": str(tmp_path / "nowhere")})
     assert proc.returncode == 1 and "does not exist" in proc.stderr and proc.stdout == ""
     path = key_file(tmp_path, KEY, mode=0o000)
@@ -98,7 +103,8 @@ def test_missing_and_unreadable_key(script, tmp_path):
     assert proc.returncode == 1 and "not readable by postgres" in proc.stderr and proc.stdout == ""
 
 
-def test_never_generates_a_key(script, tmp_path):
+def test_never_generates_a_key(script, pg_tmp):
+    tmp_path = pg_tmp
     # Two calls without a key: both fail and nothing is written anywhere under the secrets dir.
     secrets = tmp_path / "secrets"
     secrets.mkdir()
