@@ -451,7 +451,12 @@ def init(
     bad = [f"--{k.replace('_', '-')}: {why}" for k, v in given.items()
            if (why := init_mod.check_answer(k, v, {**init_mod.defaults(given), **given}))]
     if bad:
-        raise typer.BadParameter("; ".join(bad))
+        # A usage error (exit 2), one line per flag: typer's boxed message would wrap the suggestion.
+        if output is Output.json:
+            typer.echo(json.dumps([{"severity": "error", "message": line} for line in bad], indent=2))
+        for line in bad:
+            typer.echo(_color(f"error: {line}", "31", sys.stderr), err=True)
+        raise typer.Exit(2)
 
     def target(answers: dict) -> Path:
         return Path(out) if out else Path(directory) / f"{answers['name']}.yaml"
