@@ -17,7 +17,7 @@ from . import schema, spec as spec_mod, yamlio
 from .errors import Problem
 
 BACKUP_TARGETS = ("s3", "gcs", "azure", "none")
-DEFAULT_IMAGE = "ghcr.io/acme/spilo-supabase"
+DEFAULT_IMAGE = "ghcr.io/spilo-supabase/spilo-supabase"  # the base chart's default image
 #: The image tag pairs the PostgreSQL major with the Spilo and Supabase releases the image was built from.
 DEFAULT_IMAGE_TAG = "{pg}-4.0-p3-supabase-15.8.1.085"
 
