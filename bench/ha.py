@@ -1,0 +1,124 @@
+#!/usr/bin/env python3
+"""HA presets measured on a real local Patroni cluster: outage, lost acknowledged commits, split brain.
+
+For each failover preset x durability, the postgresql resource (a rendered chart's, or the test fixture)
+gets the preset's spec.patroni values, and chartgen.lab runs the experiments on a 3-member etcd + Patroni +
+PostgreSQL cluster on loopback. Prints one table row per preset x durability x experiment and writes the
+raw runs as JSON under bench/results/.
+
+  .venv/bin/python bench/ha.py                                   # everything, 5 runs each (slow: hours)
+  .venv/bin/python bench/ha.py --presets fast,balanced --durability async,sync --runs 5
+  .venv/bin/python bench/ha.py --presets fast --durability strict --experiments sync_replica_loss --runs 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from chartgen.lab import LabError, run_from_manifests  # noqa: E402
+from chartgen.lab.experiments import EXPERIMENTS  # noqa: E402
+
+PRESETS = ROOT / "chartgen" / "presets"
+FIXTURE = ROOT / "tests" / "integration" / "data" / "ha_trio_sync.yaml"
+RESULTS = ROOT / "bench" / "results"
+
+
+def load_presets(name: str) -> dict:
+    return yaml.safe_load((PRESETS / f"{name}.yaml").read_text())
+
+
+def base_manifests(spec: str | None) -> list[dict]:
+    if spec:
+        from chartgen.render import render_manifests  # the chart's own render, when asked for
+
+        return render_manifests(spec)
+    return [yaml.safe_load(FIXTURE.read_text())]
+
+
+def with_presets(manifests: list[dict], failover: dict, durability: dict) -> list[dict]:
+    out = copy.deepcopy(manifests)
+    for m in out:
+        if m.get("kind") == "postgresql":
+            patroni = m["spec"].setdefault("patroni", {})
+            for key in ("synchronous_mode", "synchronous_mode_strict", "synchronous_node_count"):
+                patroni.pop(key, None)
+            patroni.update(failover)
+            patroni.update(durability)
+            m["spec"]["numberOfInstances"] = 3
+    return out
+
+
+def fmt(x: object) -> str:
+    if x is None:
+        return "-"
+    return f"{x:.2f}" if isinstance(x, float) else str(x)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--presets", default="fast,balanced,safe")
+    ap.add_argument("--durability", default="async,sync,strict")
+    ap.add_argument("--experiments", default=",".join(EXPERIMENTS))
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--spec", help="a deployment spec to render instead of the test fixture")
+    ap.add_argument("--out", help="JSON file (default bench/results/ha-<time>.json)")
+    args = ap.parse_args()
+
+    failovers, durabilities = load_presets("failover"), load_presets("durability")
+    presets = [p for p in args.presets.split(",") if p]
+    durs = [d for d in args.durability.split(",") if d]
+    for p in presets:
+        if p not in failovers:
+            ap.error(f"unknown preset {p} (have {', '.join(failovers)})")
+    for d in durs:
+        if d not in durabilities:
+            ap.error(f"unknown durability {d} (have {', '.join(durabilities)})")
+    out = Path(args.out) if args.out else RESULTS / f"ha-{time.strftime('%Y%m%dT%H%M%S')}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    base = base_manifests(args.spec)
+    report: dict = {"machine_note": "3 members on loopback, 2 cores shared", "results": []}
+    started = time.monotonic()
+
+    def log(msg: str) -> None:
+        print(f"[{time.monotonic() - started:7.1f}s] {msg}", flush=True)
+
+    try:
+        for preset in presets:
+            for dur in durs:
+                log(f"== {preset} x {dur}")
+                res = run_from_manifests(with_presets(base, failovers[preset], durabilities[dur]),
+                                         experiments=args.experiments.split(","), runs=args.runs, log=log)
+                report["results"].append({"preset": preset, "durability": dur, **res})
+                out.write_text(json.dumps(report, indent=2) + "\n")   # keep what is done if a later one fails
+    except LabError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted; partial results in", out, file=sys.stderr)
+        return 130
+
+    header = ["preset", "durability", "experiment", "runs", "p50 s", "p95 s", "max s", "lost acks", "acks",
+              "unknown", "split-brain writes", "redundancy p50 s", "failed"]
+    rows = [[r["preset"], r["durability"], exp, s["runs"], s["outage_p50_s"], s["outage_p95_s"], s["outage_max_s"],
+             s["lost_acks"], s["acks"], s["unknown"], s["split_brain_writes"], s["redundancy_p50_s"], s["failed_runs"]]
+            for r in report["results"] for exp, s in r["summary"].items()]
+    print("| " + " | ".join(header) + " |")
+    print("|" + "---|" * len(header))
+    for row in rows:
+        print("| " + " | ".join(fmt(x) for x in row) + " |")
+    print(f"\nJSON: {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
