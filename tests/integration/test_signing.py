@@ -37,13 +37,19 @@ def _gpg(home: Path, *args: str, **kw) -> subprocess.CompletedProcess:
 def _keyrings(tmp: Path, uid: str, passphrase: str = "") -> tuple[Path, Path]:
     home = tmp / "gnupg"
     home.mkdir(mode=0o700)
-    _gpg(home, "--pinentry-mode", "loopback", "--passphrase", passphrase, "--quick-gen-key", uid, "ed25519",
-         "sign", "never")
-    secring, pubring = tmp / "secring.gpg", tmp / "pubring.gpg"
-    # Helm reads legacy keyring files, not gpg-agent: export the keys to plain files.
-    secring.write_bytes(_gpg(home, "--pinentry-mode", "loopback", "--passphrase", passphrase,
-                             "--export-secret-keys").stdout)
-    pubring.write_bytes(_gpg(home, "--export").stdout)
+    # A throw-away key needs no key-stretching: the agent's calibrated default makes protecting it take seconds.
+    (home / "gpg-agent.conf").write_text("s2k-count 65536\n")
+    try:
+        _gpg(home, "--pinentry-mode", "loopback", "--passphrase", passphrase, "--quick-gen-key", uid, "ed25519",
+             "sign", "never")
+        secring, pubring = tmp / "secring.gpg", tmp / "pubring.gpg"
+        # Helm reads legacy keyring files, not gpg-agent: export the keys to plain files.
+        secring.write_bytes(_gpg(home, "--pinentry-mode", "loopback", "--passphrase", passphrase,
+                                 "--export-secret-keys").stdout)
+        pubring.write_bytes(_gpg(home, "--export").stdout)
+    finally:
+        # gpg started an agent for this home; the exported files are all the tests need.
+        subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "gpg-agent"], capture_output=True, timeout=30)
     return secring, pubring
 
 

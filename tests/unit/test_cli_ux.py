@@ -142,8 +142,11 @@ def test_colour_only_on_a_terminal_and_never_with_no_color(files):
 
 def test_shell_completion_completes_commands_and_choices(tmp_path):
     def complete(words: str, cword: int) -> list[str]:
-        env = {**os.environ, "_CHARTGEN_COMPLETE": "complete_bash", "COMP_WORDS": words, "COMP_CWORD": str(cword)}
-        return subprocess.run([CHARTGEN], capture_output=True, text=True, env=env, timeout=60).stdout.split()
+        # The same protocol the installed bash script speaks (env vars in, candidates out), in-process.
+        env = {"_CHARTGEN_COMPLETE": "complete_bash", "COMP_WORDS": words, "COMP_CWORD": str(cword)}
+        res = runner.invoke(app, [], env=env, prog_name="chartgen")
+        assert res.exit_code == 0, res.output
+        return res.output.split()
 
     assert "init" in complete("chartgen ini", 1)
     assert complete("chartgen init --topology t", 3) == ["trio"]
