@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,15 +47,18 @@ def _sha256(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
+# Status codes only as whole words: registry URLs carry port numbers such as 127.0.0.1:40137.
+_AUTH = re.compile(r"credential|unauthori[sz]ed|denied|forbidden|\b40[13]\b")
+_MISSING = re.compile(r"not found|name unknown|manifest unknown|\b404\b")
+
+
 def _is_auth(exc: Exception) -> bool:
-    text = str(exc).lower()
-    return any(w in text for w in ("credential", "401", "unauthorized", "denied", "403", "forbidden"))
+    return bool(_AUTH.search(str(exc).lower()))
 
 
 def _is_missing(exc: Exception) -> bool:
     # Checked after _is_auth: "basic credential not found" is an auth failure, not a missing tag.
-    text = str(exc).lower()
-    return "not found" in text or "404" in text or "name unknown" in text or "manifest unknown" in text
+    return bool(_MISSING.search(str(exc).lower()))
 
 
 class Registry:
