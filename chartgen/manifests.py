@@ -35,7 +35,7 @@ MAX_CLUSTER_NAME = 51
 SERVICE_MONITOR = ("monitoring.coreos.com/v1", "ServiceMonitor")
 
 
-class _Loader(yaml.SafeLoader):
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml: parsing dominates render time otherwise
     """YAML as Kubernetes reads it: timestamps stay strings."""
 
 
