@@ -45,7 +45,7 @@ def base_manifests(spec: str | None) -> list[dict]:
     return [yaml.safe_load(FIXTURE.read_text())]
 
 
-def with_presets(manifests: list[dict], failover: dict, durability: dict) -> list[dict]:
+def with_presets(manifests: list[dict], failover: dict, durability: dict, members: int) -> list[dict]:
     out = copy.deepcopy(manifests)
     for m in out:
         if m.get("kind") == "postgresql":
@@ -54,7 +54,7 @@ def with_presets(manifests: list[dict], failover: dict, durability: dict) -> lis
                 patroni.pop(key, None)
             patroni.update(failover)
             patroni.update(durability)
-            m["spec"]["numberOfInstances"] = 3
+            m["spec"]["numberOfInstances"] = members
     return out
 
 
@@ -64,15 +64,34 @@ def fmt(x: object) -> str:
     return f"{x:.2f}" if isinstance(x, float) else str(x)
 
 
+def print_table(results: list[dict]) -> None:
+    header = ["members", "preset", "durability", "experiment", "runs", "outage p50 s", "p95 s", "max s",
+              "lost acks", "acks", "unknown", "split-brain writes", "blocked until repair", "redundancy p50 s",
+              "failed runs"]
+    print("| " + " | ".join(header) + " |")
+    print("|" + "---|" * len(header))
+    for r in results:
+        for exp, s in r["summary"].items():
+            row = [r["cluster"]["members"], r["preset"], r["durability"], exp, s["runs"], s["outage_p50_s"],
+                   s["outage_p95_s"], s["outage_max_s"], s["lost_acks"], s["acks"], s["unknown"],
+                   s["split_brain_writes"], s.get("blocked_until_repair"), s["redundancy_p50_s"], s["failed_runs"]]
+            print("| " + " | ".join(fmt(x) for x in row) + " |")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--presets", default="fast,balanced,safe")
     ap.add_argument("--durability", default="async,sync,strict")
     ap.add_argument("--experiments", default=",".join(EXPERIMENTS))
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--members", type=int, default=3, help="2 shows strict blocking writes on replica loss")
     ap.add_argument("--spec", help="a deployment spec to render instead of the test fixture")
     ap.add_argument("--out", help="JSON file (default bench/results/ha-<time>.json)")
+    ap.add_argument("--table", nargs="+", metavar="JSON", help="print the table of earlier results and exit")
     args = ap.parse_args()
+    if args.table:
+        print_table([r for f in args.table for r in json.loads(Path(f).read_text())["results"]])
+        return 0
 
     failovers, durabilities = load_presets("failover"), load_presets("durability")
     presets = [p for p in args.presets.split(",") if p]
@@ -86,7 +105,8 @@ def main() -> int:
     out = Path(args.out) if args.out else RESULTS / f"ha-{time.strftime('%Y%m%dT%H%M%S')}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     base = base_manifests(args.spec)
-    report: dict = {"machine_note": "3 members on loopback, 2 cores shared", "results": []}
+    report: dict = {"machine_note": f"{args.members} members on loopback, 2 cores shared with other work",
+                    "results": []}
     started = time.monotonic()
 
     def log(msg: str) -> None:
@@ -96,7 +116,7 @@ def main() -> int:
         for preset in presets:
             for dur in durs:
                 log(f"== {preset} x {dur}")
-                res = run_from_manifests(with_presets(base, failovers[preset], durabilities[dur]),
+                res = run_from_manifests(with_presets(base, failovers[preset], durabilities[dur], args.members),
                                          experiments=args.experiments.split(","), runs=args.runs, log=log)
                 report["results"].append({"preset": preset, "durability": dur, **res})
                 out.write_text(json.dumps(report, indent=2) + "\n")   # keep what is done if a later one fails
@@ -107,15 +127,7 @@ def main() -> int:
         print("interrupted; partial results in", out, file=sys.stderr)
         return 130
 
-    header = ["preset", "durability", "experiment", "runs", "p50 s", "p95 s", "max s", "lost acks", "acks",
-              "unknown", "split-brain writes", "redundancy p50 s", "failed"]
-    rows = [[r["preset"], r["durability"], exp, s["runs"], s["outage_p50_s"], s["outage_p95_s"], s["outage_max_s"],
-             s["lost_acks"], s["acks"], s["unknown"], s["split_brain_writes"], s["redundancy_p50_s"], s["failed_runs"]]
-            for r in report["results"] for exp, s in r["summary"].items()]
-    print("| " + " | ".join(header) + " |")
-    print("|" + "---|" * len(header))
-    for row in rows:
-        print("| " + " | ".join(fmt(x) for x in row) + " |")
+    print_table(report["results"])
     print(f"\nJSON: {out}")
     return 0
 

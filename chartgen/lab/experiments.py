@@ -42,6 +42,7 @@ class RunResult:
     unknown: int = 0
     unknown_committed: int = 0               # "unknown" commits that turned out to be there
     split_brain_writes: int | None = None    # freeze: writes the old leader acknowledged after resume
+    split_brain_window_s: float | None = None  # freeze: resume -> the old leader's last acknowledged write
     resumed_before_repair: bool | None = None  # sync_replica_loss: writes resumed with the replica still down
     ok: bool = True
     note: str = ""
@@ -214,6 +215,8 @@ def freeze(ctx: Context, run: int) -> RunResult:
     wl = WriteLog.read(ctx.workdir / f"freeze-{run}.writes")
     writer_on_old = [a for a in wl.acks if a[1] > t_resume and a[2] == old_port]
     result.split_brain_writes = len(probe_log.acks) + len(writer_on_old)
+    late = [a[1] for a in probe_log.acks] + [a[1] for a in writer_on_old]
+    result.split_brain_window_s = round(max(late) - t_resume, 3) if late else 0.0
     if result.split_brain_writes:
         result.note = (result.note + "; " if result.note else "") + \
             f"old leader acknowledged {len(probe_log.acks)} probe and {len(writer_on_old)} writer commits after resume"

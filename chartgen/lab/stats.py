@@ -24,6 +24,8 @@ def summarize(runs: list[dict]) -> dict[str, dict]:
         outages = [r["outage_s"] for r in rs if r["outage_s"] is not None]
         redundancy = [r["redundancy_s"] for r in rs if r["redundancy_s"] is not None]
         split = [r["split_brain_writes"] for r in rs if r["split_brain_writes"] is not None]
+        windows = [r["split_brain_window_s"] for r in rs if r.get("split_brain_window_s") is not None]
+        resumed = [r["resumed_before_repair"] for r in rs if r["resumed_before_repair"] is not None]
         out[name] = {
             "runs": len(rs),
             "failed_runs": sum(1 for r in rs if not r["ok"]),
@@ -35,5 +37,8 @@ def summarize(runs: list[dict]) -> dict[str, dict]:
             "acks": sum(r["acks"] for r in rs),
             "unknown": sum(r["unknown"] for r in rs),
             "split_brain_writes": sum(split) if split else None,
+            "split_brain_window_max_s": max(windows) if windows else None,
+            # sync_replica_loss: runs in which writes stayed blocked until the standby came back
+            "blocked_until_repair": sum(1 for x in resumed if not x) if resumed else None,
         }
     return out
