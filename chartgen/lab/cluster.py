@@ -75,6 +75,8 @@ class Cluster:
 
     def start(self, timeout: float = 180) -> None:
         self._start_etcd()
+        for note in self.plan.ignored:
+            self.log(note)
         shared = spilo.cluster_config(self.plan, self.bindir, self.log)
         for m in self.members:
             m.root.mkdir(parents=True)

@@ -61,6 +61,9 @@ def split_preload(value: str, libdir: Path) -> tuple[list[str], list[str]]:
     return kept, dropped
 
 
+# A library listed here that is missing fails server start (shared_) or every new session (the others).
+PRELOAD_PARAMETERS = ("shared_preload_libraries", "session_preload_libraries", "local_preload_libraries")
+
 _SIZE = re.compile(r"^\s*(\d+)\s*(kB|MB|GB|TB)?\s*$")
 _UNITS = {None: 8192, "kB": 1024, "MB": 1024**2, "GB": 1024**3, "TB": 1024**4}
 
@@ -84,10 +87,10 @@ def adapt_parameters(params: dict[str, str], bindir: Path, caps: dict[str, str],
         if "." not in key and key not in known:
             log(f"{where}: dropped {key}={value}: PostgreSQL {PG_MAJOR} has no such parameter")
             continue
-        if key == "shared_preload_libraries":
+        if key in PRELOAD_PARAMETERS:
             kept, dropped = split_preload(value, pkglibdir(bindir))
             if dropped:
-                log(f"{where}: shared_preload_libraries: dropped {', '.join(dropped)} "
+                log(f"{where}: {key}: dropped {', '.join(dropped)} "
                     f"(no .so in {pkglibdir(bindir)}); kept {', '.join(kept) or 'none'}")
             value = ",".join(kept)
         if key in caps:

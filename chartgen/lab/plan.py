@@ -14,6 +14,7 @@ from typing import Any
 from .errors import LabError
 
 POSTGRESQL_KIND = ("acid.zalan.do/v1", "postgresql")
+PG_LAB_MAJOR = "15"      # pgenv.PG_MAJOR; kept here so reading a plan needs no PostgreSQL
 
 # Spilo's own values when the CR leaves a Patroni setting out (configure_spilo.py's template).
 SPILO_DCS_DEFAULTS = {"ttl": 30, "loop_wait": 10, "retry_timeout": 10, "maximum_lag_on_failover": 33554432}
@@ -64,6 +65,7 @@ class LabPlan:
     local_parameters: dict[str, str]
     pg_hba: list[str] = field(default_factory=list)
     pooler: PoolerPlan | None = None
+    ignored: list[str] = field(default_factory=list)   # CR sections the lab does not reproduce, said out loud
 
     @property
     def ttl(self) -> int:
@@ -152,5 +154,11 @@ def from_manifests(manifests: list[dict]) -> LabPlan:
     params = {str(k): str(v) for k, v in (pg.get("parameters") or {}).items()}
     local = {k: v for k, v in params.items() if k in LOCAL_PARAMETERS}
     bootstrap = {k: v for k, v in params.items() if k not in LOCAL_PARAMETERS}
+    ignored = [f"spec.{key}: the lab bootstraps an empty cluster (no clone, standby or backups)"
+               for key in ("clone", "standby") if spec.get(key)]
+    if version != PG_LAB_MAJOR:
+        ignored.append(f"spec.postgresql.version {version}: the lab runs Debian's PostgreSQL {PG_LAB_MAJOR}; "
+                       "the failover behaviour under test is Patroni's")
     return LabPlan(name=name, members=members, version=version, dcs=dcs, bootstrap_parameters=bootstrap,
-                   local_parameters=local, pg_hba=list(patroni.get("pg_hba") or []), pooler=pooler_plan(spec))
+                   local_parameters=local, pg_hba=list(patroni.get("pg_hba") or []), pooler=pooler_plan(spec),
+                   ignored=ignored)
