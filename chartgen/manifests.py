@@ -76,23 +76,30 @@ def _values_error(exc: Exception) -> str:
     return "the values do not match values.schema.json: " + ("; ".join(found) if found else str(exc).strip())
 
 
+@functools.lru_cache(maxsize=4)
+def _values_validator(schema_text: str):
+    # keyed by content: chartgen stamps many charts that share one schema
+    import jsonschema
+
+    schema = json.loads(schema_text) if schema_text else {}
+    return jsonschema.validators.validator_for(schema)(schema)
+
+
 @functools.lru_cache(maxsize=8)
 def _schemaless(path: str, mtime_ns: int):
-    """The chart without values.schema.json (loaded into memory from a temporary copy), its schema and defaults."""
+    """The chart without values.schema.json (loaded into memory from a temporary copy), its validator and defaults."""
     import shutil
     import tempfile
 
-    import jsonschema
-
     root = Path(path)
-    schema = json.loads((root / "values.schema.json").read_text()) if (root / "values.schema.json").exists() else {}
-    defaults = yaml.safe_load((root / "values.yaml").read_text()) if (root / "values.yaml").exists() else {}
+    schema_file = root / "values.schema.json"
+    validator = _values_validator(schema_file.read_text() if schema_file.exists() else "")
+    defaults = yaml.load((root / "values.yaml").read_text(), Loader=_Loader) if (root / "values.yaml").exists() else {}
     with tempfile.TemporaryDirectory(prefix="chartgen-chart-") as tmp:
         copy = Path(tmp) / root.name
         shutil.copytree(root, copy, ignore=shutil.ignore_patterns("values.schema.json"))
         chart = _helm().Chart.load(str(copy))
-    cls = jsonschema.validators.validator_for(schema)
-    return chart, cls(schema), defaults or {}
+    return chart, validator, defaults or {}
 
 
 def _coalesce(defaults: Any, values: Any) -> Any:
