@@ -159,6 +159,9 @@ _PATTERN_WORDS = {
     "^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$": 'a path without leading or trailing "/"',
     "^[a-z0-9-]+$": 'lowercase letters, digits and "-"',
     "^[a-z0-9]{3,24}$": "3-24 lowercase letters and digits",
+    "^[a-z0-9]([a-z0-9-]{1,61}[a-z0-9])$": 'an Azure container name: 3-63 lowercase letters, digits and "-"',
+    "^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$": 'a GCS bucket name: lowercase letters, digits, ".", "_" and "-"',
+    "^[0-9]+(\\.[0-9]+)?(m|k|Ki|Mi|Gi|Ti|M|G|T)?$": 'a Kubernetes quantity, e.g. "500m" or "2Gi"',
 }
 
 #: Why a limit exists, where the number alone would puzzle.

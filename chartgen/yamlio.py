@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import math
 import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -293,7 +294,11 @@ def parse(file: str, text: str) -> tuple[Document | None, Problem | None]:
         return None, Problem(file, deep[0], deep[1], ROOT, f"YAML nesting is too deep (more than {MAX_DEPTH} levels)")
     y = _yaml()
     try:
-        docs = list(y.load_all(io.StringIO(text)))
+        # ruamel warns (on stderr, outside the one-line format) about reused anchors and YAML 1.1 floats;
+        # both are legal YAML and the data is what matters.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            docs = list(y.load_all(io.StringIO(text)))
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = _mark_pos(mark)
@@ -496,8 +501,10 @@ _FastLoader.add_constructor("tag:yaml.org,2002:timestamp", lambda loader, node: 
 _FastLoader.add_constructor("tag:yaml.org,2002:map", _fast_mapping)
 
 #: Text the fast loader does not read like ruamel: tags, anchors (so aliases: without an anchor an alias is an
-#: error in both), merge keys and directives. A plain "=" is a string in both (ruamel tags it, to_plain strips it).
-_FAST_UNSAFE = re.compile(r"[!&]|<<|^%", re.M)
+#: error in both), merge keys, directives, tabs (ruamel refuses some that libyaml allows) and the characters
+#: YAML 1.1 and 1.2 disagree on as line breaks. A plain "=" is a string in both (ruamel tags it, to_plain
+#: strips the tag).
+_FAST_UNSAFE = re.compile("[!&\t\x85\u2028\u2029\ufeff]|<<|^%", re.M)
 
 
 def fast_load(text: str) -> dict | None:

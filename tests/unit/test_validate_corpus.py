@@ -30,7 +30,7 @@ SCHEMA_FILE = ROOT / "schemas" / "deployment.schema.json"
 CHARTGEN = Path(sys.executable).parent / "chartgen"
 
 # FILE:LINE:COL: PATH: [warning: ]MESSAGE
-LINE_RE = re.compile(r"^(?P<file>.+?):(?P<line>[1-9]\d*):(?P<col>[1-9]\d*): (?P<path>\S+): "
+LINE_RE = re.compile(r'^(?P<file>.+?):(?P<line>[1-9]\d*):(?P<col>[1-9]\d*): (?P<path>(?:[^\s"]|"(?:[^"\\]|\\.)*")+): '
                      r"(?P<warning>warning: )?(?P<message>\S.*)$")
 
 
