@@ -82,13 +82,13 @@ def chart_readme(chart_dir: str | Path) -> str:
         "",
         " ".join(chart["description"].split()),
         "",
-        f"Chart version `{chart['version']}`, Kubernetes `{chart['kubeVersion']}`, for the Zalando Postgres Operator"
-        f" `{chart['annotations']['chartgen/operator-version']}` (its `postgresql` CRD must be installed).",
+        f"Kubernetes `{chart['kubeVersion']}`, with the Zalando Postgres Operator"
+        f" `{chart['annotations']['chartgen/operator-version']}` installed (its `postgresql` CRD and controller).",
         "",
         "## Install",
         "",
         "```sh",
-        f"helm install db ./{chart_dir.name} -f my-values.yaml",
+        "helm install db CHART -f my-values.yaml   # CHART: this directory, a .tgz or an oci:// reference",
         "helm test db",
         "```",
         "",
