@@ -9,12 +9,21 @@ import copy
 import hashlib
 import json
 import re
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from . import __version__, resources
+
+# libyaml when PyYAML has it: the base chart's values.yaml is parsed for every spec.
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+def _load(data: bytes | str) -> Any:
+    return yaml.load(data, Loader=_Loader)
 from .errors import RenderError
 from .values import Values
 
@@ -26,18 +35,28 @@ def base_chart_dir() -> Path:
     return resources.path(resources.CHART_DIR_NAME)
 
 
+@lru_cache(maxsize=1)
+def _base_files() -> tuple[tuple[str, bytes], ...]:
+    root = base_chart_dir()
+    return tuple(
+        (path.relative_to(root).as_posix(), path.read_bytes())
+        for path in sorted(root.rglob("*"))
+        if path.is_file() and "__pycache__" not in path.parts
+    )
+
+
 def base_files() -> dict[str, bytes]:
     """The base chart's files (symlinks followed, so the stamped chart is self-contained)."""
-    root = base_chart_dir()
-    files = {}
-    for path in sorted(root.rglob("*")):
-        if path.is_file() and "__pycache__" not in path.parts:
-            files[path.relative_to(root).as_posix()] = path.read_bytes()
-    return files
+    return dict(_base_files())
+
+
+@lru_cache(maxsize=1)
+def _base_values() -> dict:
+    return _load(dict(_base_files()).get("values.yaml", b"{}")) or {}
 
 
 def base_values() -> dict:
-    return yaml.safe_load(base_files().get("values.yaml", b"{}")) or {}
+    return copy.deepcopy(_base_values())
 
 
 def deep_merge(base: Any, override: Any) -> Any:
@@ -68,16 +87,17 @@ def chart_version(spec_data: dict, override: str | None) -> str:
 
 
 def stamp_chart_yaml(base: bytes, *, name: str, version: str, app_version: str, digest: str) -> bytes:
-    meta = yaml.safe_load(base)
+    meta = _load(base)
+    base_version = meta.get("version", "")
     meta["name"] = name
     meta["version"] = version
     meta["appVersion"] = app_version
     annotations = dict(meta.get("annotations") or {})
     annotations[f"{ANNOTATION_PREFIX}/version"] = __version__
     annotations[f"{ANNOTATION_PREFIX}/spec-sha256"] = digest
-    annotations[f"{ANNOTATION_PREFIX}/base-chart"] = f"spilo-supabase-{yaml.safe_load(base).get('version', '')}"
+    annotations[f"{ANNOTATION_PREFIX}/base-chart"] = f"spilo-supabase-{base_version}"
     meta["annotations"] = dict(sorted(annotations.items()))
-    return yaml.safe_dump(meta, sort_keys=False, width=4096, allow_unicode=True).encode("utf-8")
+    return yaml.dump(meta, Dumper=_Dumper, sort_keys=False, width=4096, allow_unicode=True).encode("utf-8")
 
 
 def stamp(spec_data: dict, spec_text: str, values: Values, version: str | None = None) -> tuple[str, str, dict[str, bytes]]:

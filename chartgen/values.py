@@ -61,6 +61,9 @@ def build(spec: Spec) -> Values:
     pg = s["postgres"]
 
     v.set("clusterName", d["metadata"]["name"], _spec_source("metadata.name"))
+    for key in ("labels", "annotations"):
+        if d["metadata"].get(key):
+            v.set(key, d["metadata"][key], _spec_source(f"metadata.{key}"))
     if s.get("teamId"):
         v.set("teamId", s["teamId"], _spec_source("spec.teamId"))
 

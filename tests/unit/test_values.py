@@ -115,3 +115,11 @@ def test_every_example_builds_values_with_a_source_for_each_leaf():
         missing = [p for p in leaves(v.data) if p not in v.sources]
         assert not missing, (example.name, missing)
         yaml.safe_dump(v.data)  # plain data only
+
+
+def test_metadata_labels_and_annotations_reach_the_chart(tmp_path):
+    text = BASE.replace("metadata: {name: db, namespace: ns}",
+                        "metadata: {name: db, namespace: ns, labels: {team: a}, annotations: {owner: b}}")
+    v = values.build(load(tmp_path, text))
+    assert v.data["labels"] == {"team": "a"} and v.data["annotations"] == {"owner": "b"}
+    assert v.source("labels.team") == "spec: metadata.labels"
