@@ -17,7 +17,7 @@ def load(kind: str) -> dict:
     if kind not in KINDS:
         raise KeyError(f"unknown preset kind {kind!r} (known: {', '.join(KINDS)})")
     with open(resources.package_data(f"presets/{kind}.yaml"), encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
+        return yaml.load(fh, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
 def get(kind: str, name: str) -> dict:
