@@ -117,7 +117,8 @@ def main() -> int:
             for dur in durs:
                 log(f"== {preset} x {dur}")
                 res = run_from_manifests(with_presets(base, failovers[preset], durabilities[dur], args.members),
-                                         experiments=args.experiments.split(","), runs=args.runs, log=log)
+                                         experiments=args.experiments.split(","), runs=args.runs, log=log,
+                                         artifacts=out.with_suffix(".logs"))
                 report["results"].append({"preset": preset, "durability": dur, **res})
                 out.write_text(json.dumps(report, indent=2) + "\n")   # keep what is done if a later one fails
     except LabError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 import threading
 import time
@@ -50,7 +51,7 @@ class _TermAsInterrupt:
 
 def run_plan(p: plan_mod.LabPlan, experiments_: Iterable[str] = DEFAULT_EXPERIMENTS, runs: int = 1,
              log: Callable[[str], None] = print, keep: bool = False,
-             on_cluster: Callable[[Cluster], None] | None = None) -> dict:
+             on_cluster: Callable[[Cluster], None] | None = None, artifacts: Path | None = None) -> dict:
     chosen = _select(experiments_, p, log)
     if runs < 1:
         raise LabError("runs must be at least 1")
@@ -68,6 +69,9 @@ def run_plan(p: plan_mod.LabPlan, experiments_: Iterable[str] = DEFAULT_EXPERIME
                     r = experiments.RUNNERS[name](ctx, run).as_dict()
                     results.append(r)
                     log(_describe(r))
+                    if artifacts is not None and _anomalous(r, p):
+                        kept = _keep_logs(cluster, r, artifacts)
+                        log(f"kept the logs of this run in {kept}")
             if on_cluster is not None:
                 on_cluster(cluster)
         finally:
@@ -88,6 +92,24 @@ def run_plan(p: plan_mod.LabPlan, experiments_: Iterable[str] = DEFAULT_EXPERIME
     }
 
 
+def _anomalous(r: dict, p: plan_mod.LabPlan) -> bool:
+    """A run worth a post-mortem: something lost or split, or an outage far beyond what the timings allow."""
+    slow = r["outage_s"] is not None and r["outage_s"] > 2 * p.ttl + 10
+    return bool(not r["ok"] or r["lost_acks"] or (p.synchronous and r["split_brain_writes"]) or slow)
+
+
+def _keep_logs(cluster: Cluster, r: dict, artifacts: Path) -> Path:
+    dest = artifacts / f"{cluster.plan.name}-{cluster.plan.durability}-{r['experiment']}-{r['run']}"
+    dest.mkdir(parents=True, exist_ok=True)
+    for f in cluster.workdir.glob(f"{r['experiment']}-{r['run']}.*"):
+        shutil.copy(f, dest / f.name)
+    for m in cluster.members:
+        lines = m.log_path.read_text(errors="replace").splitlines() if m.log_path.exists() else []
+        (dest / f"{m.name}.log").write_text("\n".join(line for line in lines[-4000:] if "no action" not in line))
+    (dest / "run.json").write_text(json.dumps(r, indent=2) + "\n")
+    return dest
+
+
 def _describe(r: dict) -> str:
     parts = [f"{r['experiment']} #{r['run']}: {r['old_leader']} -> {r['new_leader']}",
              f"outage {r['outage_s']} s", f"lost {r['lost_acks']}/{r['acks']}", f"unknown {r['unknown']}",
@@ -103,14 +125,17 @@ def _describe(r: dict) -> str:
 
 def run_from_manifests(manifests: list[dict], experiments: Iterable[str] = DEFAULT_EXPERIMENTS, runs: int = 1,
                        out: str | Path | None = None, log: Callable[[str], None] = print,
-                       keep: bool = False) -> dict:
+                       keep: bool = False, artifacts: str | Path | None = None) -> dict:
     """Run the HA experiments against a local Patroni cluster built from a rendered chart.
 
     ``manifests`` is the rendered chart (one ``postgresql`` resource among them); ``out``, if given, is a
-    JSON file to write the result to. Raises LabError (a ChartgenError) for anything a user can fix.
+    JSON file to write the result to; ``artifacts``, if given, a directory that receives the logs of any
+    run that lost or split writes or took far longer than the timings allow. Raises LabError (a
+    ChartgenError) for anything a user can fix.
     """
     p = plan_mod.from_manifests(manifests)
-    result = run_plan(p, experiments, runs, log=log, keep=keep)
+    result = run_plan(p, experiments, runs, log=log, keep=keep,
+                      artifacts=Path(artifacts) if artifacts is not None else None)
     if out is not None:
         path = Path(out)
         path.parent.mkdir(parents=True, exist_ok=True)
