@@ -290,3 +290,4 @@ def _extensions(data: dict) -> Iterator[Finding]:
 
 
 CHECKS = (_backup, _restore, _durability, _parameters, _monitoring, _extensions)
+from .backup import CHECKS as _BACKUP_CHECKS; CHECKS += _BACKUP_CHECKS  # noqa: E402,E702 - backup.py owns these
