@@ -325,7 +325,9 @@ class Cluster:
         try:
             proc.proc.wait(timeout)
         except subprocess.TimeoutExpired:
-            raise LabError(f"{name}: Patroni did not stop {timeout:.0f} s after SIGTERM") from None
+            # Kubernetes would SIGKILL the pod after its grace period; the lab does the same, after saying so.
+            self.kill_member(name)
+            raise LabError(f"{name}: Patroni did not stop {timeout:.0f} s after SIGTERM (killed)") from None
 
     def freeze_member(self, name: str) -> list[int]:
         pids = self.member_pids(name)

@@ -66,7 +66,18 @@ def run_plan(p: plan_mod.LabPlan, experiments_: Iterable[str] = DEFAULT_EXPERIME
             for run in range(1, runs + 1):
                 for name in chosen:
                     cluster.wait_healthy(6 * p.ttl + 120, "the previous run")
-                    r = experiments.RUNNERS[name](ctx, run).as_dict()
+                    try:
+                        r = experiments.RUNNERS[name](ctx, run).as_dict()
+                    except LabError as exc:
+                        # One broken run is a result too: record it, keep its logs, repair, go on.
+                        r = experiments.RunResult(name, run, p.durability, "?", ok=False,
+                                                  note=" ".join(str(exc).split())[:600]).as_dict()
+                        results.append(r)
+                        log(_describe(r))
+                        if artifacts is not None:
+                            log(f"kept the logs of this run in {_keep_logs(cluster, r, artifacts)}")
+                        _recover(cluster, log)
+                        continue
                     results.append(r)
                     log(_describe(r))
                     if artifacts is not None and _anomalous(r, p):
@@ -90,6 +101,17 @@ def run_plan(p: plan_mod.LabPlan, experiments_: Iterable[str] = DEFAULT_EXPERIME
         "summary": stats.summarize(results),
         "leftovers": leftovers,
     }
+
+
+def _recover(cluster: Cluster, log: Callable[[str], None]) -> None:
+    """After a failed run: continue what is frozen, start what is down, wait for a whole cluster."""
+    cluster.thaw_member(sorted(cluster.frozen))
+    for m in cluster.members:
+        proc = cluster.patroni.get(m.name)
+        if proc is None or not proc.alive():
+            log(f"recovering: starting {m.name} again")
+            cluster.start_member(m.name)
+    cluster.wait_healthy(6 * cluster.plan.ttl + 120, "recovery from a failed run")
 
 
 def _anomalous(r: dict, p: plan_mod.LabPlan) -> bool:
