@@ -126,6 +126,14 @@ location, or "" to let Spilo build it from the bucket and the cluster's own name
     {{- $walPath = include "spilo-supabase.walPath" (dict "kind" $kind "t" $t "cluster" $cluster "uid" "" "version" .root.Values.postgresql.version) -}}
   {{- end -}}
   {{- include "spilo-supabase.storageEnv" (dict "h" .h "prefix" "" "purpose" "backup" "kind" $kind "t" $t "walPath" $walPath) -}}
+  {{- /* The operator adds its global wal_s3_bucket / wal_gs_bucket only for names spec.env lacks, and Spilo
+       prefers S3 over GCS over Azure: an empty value shadows a global bucket that would take the WAL elsewhere. */ -}}
+  {{- if ne $kind "s3" -}}
+    {{- include "spilo-supabase.env" (dict "h" .h "name" "WAL_S3_BUCKET" "value" "") -}}
+  {{- end -}}
+  {{- if eq $kind "azure" -}}
+    {{- include "spilo-supabase.env" (dict "h" .h "name" "WAL_GS_BUCKET" "value" "") -}}
+  {{- end -}}
   {{- include "spilo-supabase.env" (dict "h" .h "name" "WAL_BUCKET_SCOPE_PREFIX" "value" "") -}}
   {{- include "spilo-supabase.env" (dict "h" .h "name" "WAL_BUCKET_SCOPE_SUFFIX" "value" "") -}}
   {{- include "spilo-supabase.env" (dict "h" .h "name" "BACKUP_SCHEDULE" "value" $v.schedule) -}}
@@ -139,6 +147,37 @@ location, or "" to let Spilo build it from the bucket and the cluster's own name
     {{- if index $v $t -}}
       {{- fail (printf "backup.%s is set but backup.enabled is false: nothing would be archived; set backup.enabled: true or remove backup.%s" $t $t) -}}
     {{- end -}}
+  {{- end -}}
+{{- end -}}
+{{- end -}}
+
+
+{{/*
+extraEnv entries Spilo would silently misread. Args: root (.), h (after backupEnv and bootstrap, so names
+the chart sets are left to the "set twice" check).
+  - storage, scope and mode variables belong to backup/bootstrap: set on their own they archive with
+    WAL-E, or under "<namespace>-<cluster>", or clone nothing;
+  - USE_WALG_* other than exactly "true" select WAL-E;
+  - USE_PAUSE_AT_RECOVERY_TARGET, CLONE_TARGET_INCLUSIVE, ALLOW_NOSSL: any non-empty value, "false"
+    included, counts as true in Spilo's templates;
+  - WAL-G settings reach WAL-G only under the names Spilo copies into its envdir.
+*/}}
+{{- define "spilo-supabase.envTraps" -}}
+{{- $owned := list "WAL_S3_BUCKET" "WAL_GS_BUCKET" "WAL_GCS_BUCKET" "WAL_SWIFT_BUCKET" "WALE_S3_PREFIX" "WALG_S3_PREFIX" "WALE_GS_PREFIX" "WALG_GS_PREFIX" "WALE_GCS_PREFIX" "WALE_SWIFT_PREFIX" "WALG_AZ_PREFIX" "WALG_SSH_PREFIX" "WAL_BUCKET_SCOPE_PREFIX" "WAL_BUCKET_SCOPE_SUFFIX" "USE_WALG" "USE_WALG_BACKUP" "USE_WALG_RESTORE" "SCOPE" "METHOD" "WITH_WALE" "TARGET_TIME" "TARGET_TIMELINE" "WALE_ENV_DIR" -}}
+{{- $flags := list "USE_PAUSE_AT_RECOVERY_TARGET" "CLONE_TARGET_INCLUSIVE" "ALLOW_NOSSL" -}}
+{{- $walg := list "WALG_S3_SSE_KMS_ID" "WALG_S3_SSE" "WALG_DISABLE_S3_SSE" "WALG_AZURE_BUFFER_SIZE" "WALG_AZURE_MAX_BUFFERS" "WALG_DELTA_MAX_STEPS" "WALG_DELTA_ORIGIN" "WALG_DOWNLOAD_CONCURRENCY" "WALG_UPLOAD_CONCURRENCY" "WALG_UPLOAD_DISK_CONCURRENCY" "WALG_DISK_RATE_LIMIT" "WALG_NETWORK_RATE_LIMIT" "WALG_COMPRESSION_METHOD" "WALG_BACKUP_COMPRESSION_METHOD" "WALG_BACKUP_FROM_REPLICA" "WALG_SENTINEL_USER_DATA" "WALG_PREVENT_WAL_OVERWRITE" "WALG_S3_CA_CERT_FILE" "WALG_LIBSODIUM_KEY" "WALG_LIBSODIUM_KEY_PATH" "WALG_LIBSODIUM_KEY_TRANSFORM" "WALG_PGP_KEY" "WALG_PGP_KEY_PATH" "WALG_PGP_KEY_PASSPHRASE" -}}
+{{- $chart := dict -}}
+{{- range .h.env }}{{ $_ := set $chart .name true }}{{ end -}}
+{{- range $e := .root.Values.extraEnv -}}
+  {{- $name := toString $e.name -}}
+  {{- $base := regexReplaceAll "^(CLONE|STANDBY)_" $name "" -}}
+  {{- if hasKey $chart $name -}}
+  {{- else if has $name $flags -}}
+    {{- fail (printf "extraEnv %s: Spilo treats any non-empty value, \"false\" included, as true; leave it out (absent is false)" $name) -}}
+  {{- else if has $base $owned -}}
+    {{- fail (printf "extraEnv %s: storage, scope and WAL-G selection variables come from backup and bootstrap (set alone, Spilo archives with WAL-E, under <namespace>-<cluster>, or restores nothing)" $name) -}}
+  {{- else if and (hasPrefix "WALG_" $base) (not (has $base $walg)) -}}
+    {{- fail (printf "extraEnv %s: Spilo 4.0 passes WAL-G only the settings it copies to its envdir (%s); this one would be ignored" $name (join ", " $walg)) -}}
   {{- end -}}
 {{- end -}}
 {{- end -}}

@@ -2,11 +2,18 @@
 bootstrap.mode: fresh | restore | standby. Fills the holder .h with env, volumes, and the CR's
 clone/standby sections (h.clone, h.standby). Args: root (.), h.
 
-restore with a targetTime renders spec.clone (the operator then sets CLONE_METHOD=CLONE_WITH_WALE,
-CLONE_TARGET_TIME, ...). The operator only clones from WAL when a timestamp is given (without one it
-clones by pg_basebackup from a running source), so a restore to the latest state sets Spilo's CLONE_*
-variables itself and leaves spec.clone out. Either way the source's storage, region and credentials go
-in CLONE_* variables: the clone inherits nothing from the main backup settings.
+Who sets what (postgres-operator pkg/cluster/k8sres.go): spec.env first, then generateCloneEnvironment /
+generateStandbyEnvironment appended after it, so a name both set appears twice and the operator's (last)
+wins; every name set twice here carries the same value.
+
+restore to a time from S3 renders spec.clone: the operator then sets CLONE_SCOPE, CLONE_METHOD=
+CLONE_WITH_WALE, CLONE_TARGET_TIME, CLONE_WAL_BUCKET_SCOPE_PREFIX="" and CLONE_WALE_S3_PREFIX from
+s3_wal_path. The CRD's clone section only knows S3, and without s3_wal_path the operator takes the bucket
+from its own global configuration (an operator-wide wal_s3_bucket would send a GCS or Azure restore to S3),
+so GCS and Azure restores set those variables themselves and leave spec.clone out. So does a restore to
+the latest state: without a timestamp the operator clones by pg_basebackup from a running source.
+Either way the source's storage, region and credentials go in CLONE_* variables: the clone inherits
+nothing from the main backup settings.
 */}}
 
 {{- define "spilo-supabase.bootstrap" -}}
@@ -39,21 +46,24 @@ in CLONE_* variables: the clone inherits nothing from the main backup settings.
     {{- $t = index $root.Values.backup $kind -}}
   {{- end -}}
   {{- $walPath := include "spilo-supabase.walPath" (dict "kind" $kind "t" $t "cluster" $src "uid" ($r.uid | default "") "version" $version) -}}
-  {{- if $r.targetTime -}}
-    {{- $clone := dict "cluster" $src "timestamp" $r.targetTime -}}
+  {{- if and $r.targetTime (eq $kind "s3") -}}
+    {{- $clone := dict "cluster" $src "timestamp" $r.targetTime "s3_wal_path" $walPath -}}
     {{- with $r.uid }}{{ $_ := set $clone "uid" . }}{{ end -}}
-    {{- if eq $kind "s3" -}}
-      {{- $_ := set $clone "s3_wal_path" $walPath -}}
-      {{- with $t.endpoint -}}
-        {{- $_ := set $clone "s3_endpoint" . -}}
-        {{- $_ := set $clone "s3_force_path_style" (ternary $t.forcePathStyle true (hasKey $t "forcePathStyle")) -}}
-      {{- end -}}
+    {{- $pathStyle := ternary $t.forcePathStyle true (hasKey $t "forcePathStyle") -}}
+    {{- /* The operator copies s3_endpoint into CLONE_WALE_S3_ENDPOINT as is, which Spilo reads as path
+         style; a virtual-host endpoint therefore stays in the CLONE_ env only (storageEnv). */ -}}
+    {{- if and $t.endpoint $pathStyle -}}
+      {{- $_ := set $clone "s3_endpoint" $t.endpoint -}}
+      {{- $_ := set $clone "s3_force_path_style" true -}}
     {{- end -}}
     {{- $_ := set $h "clone" $clone -}}
   {{- else -}}
     {{- include "spilo-supabase.env" (dict "h" $h "name" "CLONE_SCOPE" "value" $src) -}}
     {{- include "spilo-supabase.env" (dict "h" $h "name" "CLONE_METHOD" "value" "CLONE_WITH_WALE") -}}
     {{- include "spilo-supabase.env" (dict "h" $h "name" "CLONE_WAL_BUCKET_SCOPE_PREFIX" "value" "") -}}
+    {{- with $r.targetTime -}}
+      {{- include "spilo-supabase.env" (dict "h" $h "name" "CLONE_TARGET_TIME" "value" .) -}}
+    {{- end -}}
   {{- end -}}
   {{- include "spilo-supabase.storageEnv" (dict "h" $h "prefix" "CLONE_" "purpose" "restore" "kind" $kind "t" $t "walPath" $walPath) -}}
 {{- else if eq $b.mode "standby" -}}
@@ -83,4 +93,5 @@ in CLONE_* variables: the clone inherits nothing from the main backup settings.
 {{- else -}}
   {{- fail (printf "bootstrap.mode is %q; it must be fresh, restore or standby" $b.mode) -}}
 {{- end -}}
+{{- include "spilo-supabase.envTraps" (dict "root" $root "h" $h) -}}
 {{- end -}}
