@@ -152,7 +152,8 @@ def _paths(data: dict) -> Iterator[Finding]:
     for mode in ("restore", "standby"):
         section = spec.get(mode)
         src = _source(data, mode) if isinstance(section, dict) else None
-        if not src or not isinstance(section.get("cluster"), str):
+        # The source named like this cluster is chartgen.checks' error already.
+        if not src or not isinstance(section.get("cluster"), str) or section["cluster"] == name:
             continue
         theirs = wal_path(src[0], src[1], section["cluster"], version, section.get("uid"))
         if theirs == own or theirs.startswith(own + "/") or own.startswith(theirs + "/"):
@@ -167,25 +168,13 @@ def _source_checks(data: dict) -> Iterator[Finding]:
     spec = _get(data, "spec")
     if not isinstance(spec, dict):
         return
-    version = _get(data, "spec", "postgres", "version")
-    for mode in ("restore", "standby"):
-        section = spec.get(mode)
-        if not isinstance(section, dict) or not isinstance(section.get("cluster"), str):
-            continue
-        src = _source(data, mode)
-        if mode == "standby" and src and src[0] == "azure":
+    standby = spec.get("standby")
+    if isinstance(standby, dict) and not target_of(standby):
+        src = _source(data, "standby")
+        if src and src[0] == "azure":
             yield ("spec", "standby"), (
                 "a standby cannot follow an Azure archive (the operator's standby section knows S3 and GCS only); "
                 "set standby.s3 or standby.gcs"), "error"
-        yield ("spec", mode, "cluster"), (
-            f"{section['cluster']}'s archive is read from its /wal/{version} path and replayed by PostgreSQL "
-            f"{version}: confirm the source runs major version {version} (chartgen cannot see it)"), "warning"
-    restore = spec.get("restore")
-    backup = spec.get("backup")
-    if isinstance(restore, dict) and not (isinstance(backup, dict) and backup.get("enabled")):
-        yield ("spec", "restore"), (
-            "the restored cluster is not archived (backup.enabled is false): it has no point-in-time recovery of "
-            "its own until you enable backups"), "warning"
 
 
 def _target_time(data: dict) -> Iterator[Finding]:
@@ -263,7 +252,7 @@ def normalise_time(text: str) -> str:
                             '2026-11-20T10:00:00+00:00, or "latest"')
     if not m.group("tz"):
         raise ChartgenError(f'--at "{text}" has no UTC offset: PostgreSQL would read it in the server\'s time zone; '
-                            f'add one, e.g. {text.strip().replace(" ", "T")}+00:00 for UTC')
+                            f'add one, e.g. {m.group(1)}T{m.group(2)}{m.group(3) or ":00"}+00:00 for UTC')
     tz = m.group("tz")
     if tz in ("Z", "z"):
         tz = "+00:00"
@@ -275,6 +264,13 @@ def normalise_time(text: str) -> str:
     except ValueError as exc:
         raise ChartgenError(f'--at "{text}": {exc}') from None
     return when.isoformat()
+
+
+def version_warning(source: str, version: Any) -> str:
+    """Said by restore-spec: the spec cannot know the major version the source really runs."""
+    return (f"{source}'s archive is read from its /wal/{version} path and replayed by PostgreSQL {version}: confirm "
+            f"{source} runs major version {version} (kubectl get postgresql {source} -o "
+            "jsonpath='{.spec.postgresql.version}'); after an in-place major upgrade its WAL is under the new version")
 
 
 def restored_name(name: str) -> str:
@@ -290,7 +286,7 @@ def restore_spec(spec_path: str, at: str, out_path: str, name: str | None = None
     Returns what was done: ``{"path", "name", "source", "targetTime", "notes", "warnings"}``.
     Raises ChartgenError (SpecError for an invalid source spec).
     """
-    from . import render, spec as spec_mod, yamlio
+    from . import render, spec as spec_mod
 
     source = spec_mod.load(spec_path)
     data = source.data
@@ -331,20 +327,20 @@ def restore_spec(spec_path: str, at: str, out_path: str, name: str | None = None
     if out.exists() and not force:
         raise ChartgenError(f"{out_path} already exists: pass --force to overwrite it")
 
-    doc, problem = yamlio.parse(spec_path, source.text)
-    if problem or doc is None:
-        raise ChartgenError(problem.format() if problem else f"{spec_path}: cannot read")
-    root = doc.tree
-    _edit(root, source.raw, kind, src_name, new_name, when)
+    from ruamel.yaml import YAML
 
-    y = yamlio._yaml()
+    # Round trip: the user's comments, key order and quoting ("17" stays a string) survive.
+    y = YAML(typ="rt")
+    y.preserve_quotes = True
     y.width = 4096
     y.indent(mapping=2, sequence=4, offset=2)
+    root = y.load(source.text)
+    _edit(root, source.raw, kind, src_name, new_name, when)
     buf = io.StringIO()
     y.dump(root, buf)
-    header = (f"# {new_name}: a new cluster restored from {src_name}'s backups "
-              f"{'at ' + when if when else 'to the latest archived state'}, written by `chartgen restore-spec`.\n"
-              "# Render and install it beside the source; cut over (docs/backup-restore.md) when it is verified.\n")
+    header = (f"# {new_name}: a new cluster restored from {src_name}'s backups\n"
+              f"# {'at ' + when if when else 'to the latest archived state'}, written by `chartgen restore-spec`.\n"
+              "# Render and install it beside the source; cut over (docs/backup-restore.md) once verified.\n")
     text = header + buf.getvalue()
 
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -361,12 +357,15 @@ def restore_spec(spec_path: str, at: str, out_path: str, name: str | None = None
     finally:
         tmp.unlink(missing_ok=True)
     return {"path": str(out), "name": new_name, "source": src_name, "targetTime": when or "latest",
-            "notes": notes, "warnings": [p.message for p in spec.warnings]}
+            "notes": notes, "warnings": [version_warning(src_name, data["spec"]["postgres"]["version"])]
+            + [p.message for p in spec.warnings]}
 
 
 def _edit(root: Any, data: dict, kind: str, src_name: str, new_name: str, when: str | None) -> None:
     """Turn the source's round-trip tree into the restore's (comments and order kept)."""
     from ruamel.yaml.comments import CommentedMap
+
+    from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
     root["metadata"]["name"] = new_name
     spec = root["spec"]
@@ -376,17 +375,17 @@ def _edit(root: Any, data: dict, kind: str, src_name: str, new_name: str, when: 
     restore = CommentedMap()
     restore["cluster"] = src_name
     if when:
-        restore["targetTime"] = when
+        restore["targetTime"] = DoubleQuotedScalarString(when)
     restore[kind] = _plain_map(data["spec"]["backup"][kind])
     keys = list(spec.keys())
     at = keys.index("backup") + 1 if "backup" in keys else len(keys)
     spec.insert(at, "restore", restore)
     spec.yaml_set_comment_before_after_key(
         "restore", indent=2, before=(
-            f"Bootstrap from {src_name}'s archive ({'up to ' + when if when else 'latest state'}). The source "
-            f"storage is spelled out, so changing\nbackup above (e.g. to a fresh bucket) never changes where the "
-            f"restore reads from. {new_name} archives under its own name:\nit never writes into {src_name}'s path. "
-            f"postgres.version must stay the source's major version."))
+            f"Bootstrap from {src_name}'s archive ({'up to ' + when if when else 'latest state'}).\n"
+            "The source storage is spelled out: changing backup above (e.g. to a fresh bucket) never changes\n"
+            f"where the restore reads. {new_name} archives under its own name, never into {src_name}'s path.\n"
+            "postgres.version must stay the source's major version."))
     supabase = spec.setdefault("supabase", CommentedMap())
     secrets = {"jwt": (_get(data, "spec", "supabase", "jwt", "existingSecret") or f"{src_name}-supabase-jwt"),
                "rootKey": (_get(data, "spec", "supabase", "rootKey", "existingSecret")
@@ -399,8 +398,9 @@ def _edit(root: Any, data: dict, kind: str, src_name: str, new_name: str, when: 
         node["existingSecret"] = secret
     supabase.yaml_set_comment_before_after_key(
         "jwt", indent=4, before=(
-            f"{src_name}'s Secrets, by reference (same namespace): the restored data holds Vault secrets encrypted "
-            "with\nthat root key (a new key makes them unreadable) and tokens signed with that JWT secret."))
+            f"{src_name}'s Secrets, by reference (same namespace): the restored data holds Vault secrets\n"
+            "encrypted with that root key (another key makes them unreadable), and the API keys and issued\n"
+            "tokens are signed with that JWT secret."))
     chart = root.get("chart")
     if isinstance(chart, dict) and "name" in chart:
         # The chart is named after the cluster unless chart.name says otherwise; two releases need two names.

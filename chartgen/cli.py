@@ -264,6 +264,34 @@ def diff(
         raise typer.Exit(1)
 
 
+@app.command("restore-spec")
+def restore_spec(
+    spec: str = typer.Argument(..., metavar="SPEC", help="The source cluster's spec (its backup target is read)."),
+    at: str = typer.Option(..., "--at", help='Recovery target: ISO 8601 with an offset (Z accepted), or "latest".'),
+    out: str = typer.Option(..., "--out", "-o", metavar="NEW_SPEC", help="Where the new spec is written."),
+    name: Optional[str] = typer.Option(None, "--name", help="New cluster name (default <name>-restored)."),
+    force: bool = typer.Option(False, "--force", help="Overwrite NEW_SPEC."),
+    output: Output = typer.Option(Output.text, "--output", help="text, or json for CI."),
+) -> None:
+    """Write a spec for a NEW cluster bootstrapped from SPEC's backups at a point in time."""
+    from . import backup
+
+    try:
+        result = backup.restore_spec(spec, at, out, name, force=force)
+    except ChartgenError as exc:
+        fail(exc, output)
+    if output is Output.json:
+        typer.echo(json.dumps(result, indent=2))
+        return
+    for message in result["warnings"]:
+        warn(message)
+    if not _State.quiet:
+        for note in result["notes"]:
+            typer.echo(f"note: {note}", err=True)
+        typer.echo(f"wrote {result['path']}: {result['name']} from {result['source']} at {result['targetTime']}")
+        typer.echo(f"next: chartgen render {result['path']} -o dist/  (then docs/backup-restore.md: verify, cut over)")
+
+
 @app.command()
 def package(
     sources: List[str] = typer.Argument(..., metavar="SPEC|CHART_DIR...", help="Specs or rendered chart directories."),
