@@ -289,5 +289,21 @@ def _extensions(data: dict) -> Iterator[Finding]:
                                 f"(allowed: {', '.join(n for n in known if n not in no_sql)})"), "error"
 
 
-CHECKS = (_backup, _restore, _durability, _parameters, _monitoring, _extensions)
-from .backup import CHECKS as _BACKUP_CHECKS; CHECKS += _BACKUP_CHECKS  # noqa: E402,E702 - backup.py owns these
+def _backup_checks() -> tuple:
+    """chartgen.backup's checks (WAL paths, CRD timestamp form, ...), which live with the WAL-G translation.
+
+    Guarded: a broken backup module turns into one reported problem instead of a validate that cannot start.
+    """
+    try:
+        from .backup import CHECKS as backup_checks
+    except Exception as exc:  # noqa: BLE001 - see above
+        reason = f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
+
+        def _unavailable(data: dict) -> Iterator[Finding]:
+            yield (), f"internal error: the backup checks could not be loaded ({reason}); please report this", "error"
+
+        return (_unavailable,)
+    return tuple(backup_checks)
+
+
+CHECKS = (_backup, _restore, _durability, _parameters, _monitoring, _extensions) + _backup_checks()

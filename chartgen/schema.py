@@ -153,6 +153,7 @@ _PATTERN_WORDS = {
     "^[a-z_][a-z0-9_]*(\\.[a-z_][a-z0-9_]*)?$":
         'a PostgreSQL parameter name: lowercase letters, digits and "_", optionally prefixed "ext."',
     "^[a-z][a-z0-9_]*$": 'lowercase letters, digits and "_", starting with a letter',
+    "^[a-z][a-z0-9_-]*$": 'lowercase letters, digits, "_" and "-", starting with a letter',
     "^[a-z0-9_]{1,63}$": 'lowercase letters, digits and "_", at most 63 characters',
     "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$": "a lowercase UUID",
     "^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$": 'an S3 bucket name: 3-63 lowercase letters, digits, "." and "-"',

@@ -289,9 +289,9 @@ def _one_line(text: str) -> str:
 
 def parse(file: str, text: str) -> tuple[Document | None, Problem | None]:
     """Parse one YAML document with positions, or return one Problem pointing at the syntax error."""
-    deep = _too_deep(text)
-    if deep:
-        return None, Problem(file, deep[0], deep[1], ROOT, f"YAML nesting is too deep (more than {MAX_DEPTH} levels)")
+    early = _precheck(text)
+    if early:
+        return None, Problem(file, early[0], early[1], ROOT, early[2])
     y = _yaml()
     try:
         # ruamel warns (on stderr, outside the one-line format) about reused anchors and YAML 1.1 floats;
@@ -354,27 +354,48 @@ def parse(file: str, text: str) -> tuple[Document | None, Problem | None]:
     return doc, None
 
 
-def _too_deep(text: str) -> tuple[int, int] | None:
-    """Where nesting first exceeds MAX_DEPTH, found with libyaml's event parser.
+def _precheck(text: str) -> tuple[int, int, str] | None:
+    """Nesting too deep or aliases that expand too far, found with libyaml's event parser, else None.
 
-    ruamel takes seconds on a few thousand nested brackets before it fails; libyaml's events take
-    milliseconds. Syntax errors are left to ruamel, which words them.
+    ruamel takes seconds on a few thousand nested brackets before it fails, and expands aliases while
+    building (and formatting its own error messages about) the data; the events take milliseconds and
+    expand nothing. Syntax errors are left to ruamel, which words them.
     """
-    if _FastBase is None or ("[" not in text and "{" not in text and len(text) < 64 * 40):
-        return None
     depth = 0
+    sizes: dict[str, int] = {}
+    stack: list[list] = []  # [anchor, values inside]
+    total = 0
+    too_many = f"more than {MAX_NODES} values (anchors and aliases expand too far)"
     try:
         for event in pyyaml.parse(text, Loader=_FastLoader):
             if isinstance(event, (pyyaml.MappingStartEvent, pyyaml.SequenceStartEvent)):
                 depth += 1
                 if depth > MAX_DEPTH:
-                    return _mark_pos(event.start_mark)
-            elif isinstance(event, (pyyaml.MappingEndEvent, pyyaml.SequenceEndEvent)):
+                    return (*_mark_pos(event.start_mark), f"YAML nesting is too deep (more than {MAX_DEPTH} levels)")
+                stack.append([event.anchor, 1])
+                continue
+            if isinstance(event, (pyyaml.MappingEndEvent, pyyaml.SequenceEndEvent)):
                 depth -= 1
+                anchor, size = stack.pop() if stack else (None, 1)
+                if anchor:
+                    sizes[anchor] = size
+            elif isinstance(event, pyyaml.ScalarEvent):
+                size = 1
+                if event.anchor:
+                    sizes[event.anchor] = 1
+            elif isinstance(event, pyyaml.AliasEvent):
+                size = sizes.get(event.anchor, 1)
+            else:
+                continue
+            if stack:
+                stack[-1][1] += size
+            total += size if not stack else 0
+            if size > MAX_NODES or total > MAX_NODES or (stack and stack[-1][1] > MAX_NODES):
+                return (*_mark_pos(event.start_mark), too_many)
     except pyyaml.YAMLError as exc:
         # libyaml stops at 1000 levels itself (it scans ahead, so before any event got that deep).
         if "nesting depth" in str(getattr(exc, "problem", "")):
-            return _mark_pos(getattr(exc, "problem_mark", None))
+            return (*_mark_pos(getattr(exc, "problem_mark", None)), f"YAML nesting is too deep (more than {MAX_DEPTH} levels)")
         return None
     except Exception:  # noqa: BLE001 - not ours to report; the round-trip parser words syntax errors
         return None

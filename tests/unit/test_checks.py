@@ -93,7 +93,7 @@ def test_target_without_enabled_warns():
 
 # ---- restore / standby ------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("when", ["2026-11-20T10:00:00+00:00", "2026-11-20 10:00:00-05:00", "2026-11-20T10:00+0200",
+@pytest.mark.parametrize("when", ["2026-11-20T10:00:00+00:00", "2026-11-20T10:00:00-05:00",
                                   "2026-11-20T10:00:00.123+01:00"])
 def test_target_time_with_offset_is_fine(when):
     assert findings(backup={"s3": S3, "enabled": True}, restore={"cluster": "old", "targetTime": when}) == []
@@ -110,6 +110,15 @@ def test_bad_target_time(when, fragment):
     path, message = only(findings(backup={"s3": S3, "enabled": True}, restore={"cluster": "old", "targetTime": when}),
                          "error")
     assert path == "spec.restore.targetTime" and fragment in message
+
+
+@pytest.mark.parametrize(("when", "fixed"), [("2026-11-20 10:00:00-05:00", "2026-11-20T10:00:00-05:00"),
+                                             ("2026-11-20T10:00+0200", "2026-11-20T10:00:00+02:00")])
+def test_target_time_near_misses_get_one_error_with_the_fix(when, fixed):
+    # An offset is there but the operator's CRD pattern wants "T", seconds and "+HH:MM" (chartgen.backup's check).
+    path, message = only(findings(backup={"s3": S3, "enabled": True}, restore={"cluster": "old", "targetTime": when}),
+                         "error")
+    assert path == "spec.restore.targetTime" and f'write "{fixed}"' in message
 
 
 def test_restore_and_standby_are_exclusive():
