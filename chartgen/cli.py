@@ -595,6 +595,36 @@ def docs(
         raise typer.Exit(1)
 
 
+@app.command()
+def lab(
+    spec: str = typer.Argument(..., metavar="SPEC"),
+    experiments: str = typer.Option(
+        "hard_kill,switchover", "--experiments", "-e",
+        help="Comma-separated: hard_kill, graceful_stop, switchover, freeze, sync_replica_loss."),
+    runs: int = typer.Option(1, "--runs", min=1, max=50, help="Repetitions of each experiment."),
+    out: Optional[str] = typer.Option(None, "--out", help="Write the results as JSON to this file."),
+    artifacts: Optional[str] = typer.Option(None, "--artifacts", help="Keep the logs of anomalous runs here."),
+    output: Output = typer.Option(Output.text, "--output"),
+) -> None:
+    """Run a spec's Patroni settings on a local etcd + Patroni + PostgreSQL cluster and break it on purpose.
+
+    Needs Debian's postgresql-15, etcd-server and pgbouncer and a Patroni venv ($CHARTGEN_PATRONI_VENV);
+    everything binds to 127.0.0.1 and is stopped when the command ends, also on Ctrl-C."""
+    from . import lab as lab_mod
+    from . import render as render_mod
+
+    names = [e.strip() for e in experiments.split(",") if e.strip()]
+    say = (lambda line: typer.echo(line, err=True)) if output is Output.json else typer.echo
+    try:
+        manifests = render_mod.render_manifests(spec)
+        result = lab_mod.run_from_manifests(manifests, experiments=names, runs=runs, out=out, log=say,
+                                            artifacts=artifacts)
+    except ChartgenError as exc:
+        fail(exc, output)
+    if output is Output.json:
+        typer.echo(json.dumps(result, indent=2))
+
+
 def main() -> None:
     try:
         app()
