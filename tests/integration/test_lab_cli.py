@@ -1,0 +1,26 @@
+"""`chartgen lab` argument handling (the HA runs themselves are in test_ha.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from chartgen.cli import app
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_unknown_experiment_is_a_clean_error():
+    res = CliRunner().invoke(app, ["lab", str(ROOT / "examples" / "trio.yaml"), "-e", "hard_kil"])
+    assert res.exit_code == 1
+    assert "unknown experiment 'hard_kil'" in res.output
+    assert "Traceback" not in res.output
+
+
+def test_invalid_spec_is_reported_with_its_position(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text((ROOT / "examples" / "trio.yaml").read_text().replace("topology: trio", "topology: quad"))
+    res = CliRunner().invoke(app, ["lab", str(bad)])
+    assert res.exit_code == 1
+    assert f"{bad}:11:13: spec.topology:" in res.output
