@@ -23,4 +23,4 @@ def test_invalid_spec_is_reported_with_its_position(tmp_path):
     bad.write_text((ROOT / "examples" / "trio.yaml").read_text().replace("topology: trio", "topology: quad"))
     res = CliRunner().invoke(app, ["lab", str(bad)])
     assert res.exit_code == 1
-    assert f"{bad}:11:13: spec.topology:" in res.output
+    assert f"{bad}:10:13: spec.topology:" in res.output
