@@ -66,7 +66,7 @@ def fmt(x: object) -> str:
 
 def print_table(results: list[dict]) -> None:
     header = ["members", "preset", "durability", "experiment", "runs", "outage p50 s", "p95 s", "max s",
-              "lost acks", "acks", "unknown", "split-brain writes", "blocked until repair", "redundancy p50 s",
+              "lost acks", "acks", "unknown", "split-brain writes", "split-brain window s", "blocked until repair", "redundancy p50 s",
               "failed runs"]
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
@@ -74,7 +74,7 @@ def print_table(results: list[dict]) -> None:
         for exp, s in r["summary"].items():
             row = [r["cluster"]["members"], r["preset"], r["durability"], exp, s["runs"], s["outage_p50_s"],
                    s["outage_p95_s"], s["outage_max_s"], s["lost_acks"], s["acks"], s["unknown"],
-                   s["split_brain_writes"], s.get("blocked_until_repair"), s["redundancy_p50_s"], s["failed_runs"]]
+                   s["split_brain_writes"], s.get("split_brain_window_max_s"), s.get("blocked_until_repair"), s["redundancy_p50_s"], s["failed_runs"]]
             print("| " + " | ".join(fmt(x) for x in row) + " |")
 
 

@@ -14,8 +14,8 @@ import subprocess
 import tempfile
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from . import pgenv, procs, spilo
 from .errors import LabError
@@ -313,9 +313,7 @@ class Cluster:
         proc = self.patroni.get(name)
         if proc is not None:
             proc.proc.wait(10)
-        pm = [p for p in pids[1:2]]
-        for pid in pm:
-            procs.wait_until(lambda: not procs.pid_alive(pid), 10, f"postmaster {pid} gone")
+        wait_gone(pids)
         return pids
 
     def stop_member_graceful(self, name: str, timeout: float = 60) -> None:
@@ -385,7 +383,7 @@ class Cluster:
             raise LabError(f"pgbouncer did not start:\n{self.pgbouncer.log_tail()}") from None
         return port
 
-    def __enter__(self) -> "Cluster":
+    def __enter__(self) -> Cluster:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -13,9 +13,9 @@ the cluster is fully redundant again. Measures:
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from .cluster import Cluster
 from .errors import LabError

@@ -11,8 +11,8 @@ import functools
 import os
 import re
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from .errors import LabError
 
@@ -28,7 +28,7 @@ def bin_dir() -> Path:
     return path
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def pkglibdir(bindir: Path) -> Path:
     try:
         out = subprocess.run([str(bindir / "pg_config"), "--pkglibdir"], capture_output=True, text=True,
@@ -38,7 +38,7 @@ def pkglibdir(bindir: Path) -> Path:
     return Path(out)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def known_parameters(bindir: Path) -> frozenset[str]:
     """Every server parameter this PostgreSQL knows (``postgres --describe-config`` runs even as root)."""
     try:
@@ -56,7 +56,7 @@ def split_preload(value: str, libdir: Path) -> tuple[list[str], list[str]]:
         if not lib:
             continue
         name = lib.rsplit("/", 1)[-1]
-        name = name[:-3] if name.endswith(".so") else name
+        name = name.removesuffix(".so")
         (kept if (libdir / f"{name}.so").is_file() else dropped).append(lib)
     return kept, dropped
 

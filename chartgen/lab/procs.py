@@ -15,11 +15,11 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 LOOPBACK = "127.0.0.1"
-_RUNNING: list["Proc"] = []
+_RUNNING: list[Proc] = []
 _CLEANUPS: list[Callable[[], None]] = []
 
 

@@ -7,10 +7,11 @@ import shutil
 import signal
 import threading
 import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Callable, Iterable
 
-from . import experiments, plan as plan_mod, stats
+from . import experiments, stats
+from . import plan as plan_mod
 from .cluster import Cluster
 from .errors import LabError
 

@@ -21,7 +21,7 @@ class WriteLog:
     connect_failures: int = 0
 
     @classmethod
-    def read(cls, path: Path) -> "WriteLog":
+    def read(cls, path: Path) -> WriteLog:
         log = cls()
         try:
             lines = path.read_text().splitlines()
@@ -73,9 +73,9 @@ class Writer:
         if duration:
             cmd += ["--duration", str(duration)]
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LAB_DSN": dsn}
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE if wait_go else subprocess.DEVNULL,
-                                     stdout=subprocess.DEVNULL, stderr=open(out.with_suffix(".err"), "ab"),
-                                     env=env, start_new_session=True)
+        with open(out.with_suffix(".err"), "ab") as err:
+            self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE if wait_go else subprocess.DEVNULL,
+                                         stdout=subprocess.DEVNULL, stderr=err, env=env, start_new_session=True)
         procs.register_cleanup(self.stop)
 
     def go(self) -> None:
