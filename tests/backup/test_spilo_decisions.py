@@ -148,6 +148,7 @@ def moto(tmp_path_factory):
         server.stop()
 
 
+@pytest.mark.integration
 def test_s3_settings_the_env_describes_reach_the_bucket(build, moto):
     conf = {**MINIO, "endpoint": moto, "prefix": "prod"}
     conf.pop("caBundle")
