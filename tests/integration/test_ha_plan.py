@@ -20,7 +20,7 @@ def cr() -> dict:
 def test_plan_reads_patroni_parameters_and_pooler_like_the_operator(cr):
     p = from_manifests([{"apiVersion": "v1", "kind": "Service", "metadata": {"name": "x"}}, cr])
     assert (p.name, p.members, p.version, p.durability) == ("lab-db", 3, "17", "sync")
-    assert (p.ttl, p.loop_wait, p.retry_timeout) == (20, 2, 5)
+    assert (p.ttl, p.loop_wait, p.retry_timeout) == (20, 2, 7)
     assert p.dcs["failsafe_mode"] is True
     assert "supabase_realtime_replication_slot" in p.dcs["slots"]
     # The operator's split: these stay local, everything else goes to bootstrap.dcs.
@@ -76,7 +76,7 @@ def test_member_config_drops_what_debian_postgresql_cannot_load(cr, tmp_path):
     assert shared.local_parameters["shared_buffers"] == "128MB"
     assert any("shared_buffers=2GB capped" in line for line in logged)
     dcs = shared.bootstrap["dcs"]
-    assert (dcs["ttl"], dcs["loop_wait"], dcs["retry_timeout"]) == (20, 2, 5)
+    assert (dcs["ttl"], dcs["loop_wait"], dcs["retry_timeout"]) == (20, 2, 7)
     assert dcs["synchronous_mode"] is True and dcs["postgresql"]["use_pg_rewind"] is True
     member = spilo.Member("lab-db-0", 18001, 15431, tmp_path)
     cfg = spilo.member_config(from_manifests([cr]), shared, member, 12379, bindir, spilo.Credentials.generate())
