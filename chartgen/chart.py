@@ -24,6 +24,9 @@ _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 def _load(data: bytes | str) -> Any:
     return yaml.load(data, Loader=_Loader)
+
+
+load_yaml = _load
 from .errors import RenderError
 from .values import Values
 

@@ -115,6 +115,25 @@ def _coalesce(defaults: Any, values: Any) -> Any:
     return out
 
 
+def check_values(schema_text: str, values: dict) -> None:
+    """Raise RenderError unless ``values`` (already coalesced) match the chart's values.schema.json text."""
+    validator = _values_validator(schema_text)
+    errors = sorted(validator.iter_errors(values), key=lambda e: list(e.absolute_path))
+    if errors:
+        raise RenderError("the values do not match values.schema.json: " + "; ".join(
+            f"at '/{'/'.join(str(p) for p in e.absolute_path)}': {e.message}" for e in errors))
+
+
+def load_files(files: dict[str, bytes], name: str):
+    """Load a chart held in memory as ``{relative path: bytes}`` (no filesystem round trip)."""
+    from .package import archive_bytes
+
+    try:
+        return _helm().Chart.load_archive(archive_bytes(files, name, mtime=0, compresslevel=0))
+    except _helm().HelmError as exc:
+        raise RenderError(f"Helm could not load the chart {name}: {exc}") from exc
+
+
 def _check_values_in_python(chart_dir: Path, values: dict):
     chart, validator, defaults = _schemaless(str(chart_dir.resolve()), chart_dir.stat().st_mtime_ns)
     errors = sorted(validator.iter_errors(_coalesce(defaults, values)), key=lambda e: list(e.absolute_path))

@@ -12,10 +12,11 @@ from .errors import RenderError
 
 
 def write_tree(files: dict[str, bytes], root: Path) -> None:
+    for directory in sorted({(root / rel).parent for rel in files}):
+        directory.mkdir(parents=True, exist_ok=True)
     for rel, data in sorted(files.items()):
-        target = root / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
+        with open(root / rel, "wb") as fh:
+            fh.write(data)
 
 
 def staging_dir(out_dir: Path) -> Path:

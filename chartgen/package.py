@@ -38,7 +38,7 @@ def chart_identity(files: dict[str, bytes]) -> tuple[str, str]:
         raise PackageError(f"not a chart: Chart.yaml is missing or has no name/version ({exc})") from None
 
 
-def archive_bytes(files: dict[str, bytes], name: str, mtime: int | None = None) -> bytes:
+def archive_bytes(files: dict[str, bytes], name: str, mtime: int | None = None, compresslevel: int = 9) -> bytes:
     """The .tgz bytes of a chart given as ``{relative path: bytes}``."""
     when = epoch() if mtime is None else mtime
     raw = io.BytesIO()
@@ -54,7 +54,7 @@ def archive_bytes(files: dict[str, bytes], name: str, mtime: int | None = None) 
             info.uname = info.gname = ""
             tar.addfile(info, io.BytesIO(data))
     out = io.BytesIO()
-    with gzip.GzipFile(filename="", mode="wb", fileobj=out, mtime=0, compresslevel=9) as gz:
+    with gzip.GzipFile(filename="", mode="wb", fileobj=out, mtime=0, compresslevel=compresslevel) as gz:
         gz.write(raw.getvalue())
     return out.getvalue()
 

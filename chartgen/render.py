@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,16 +34,24 @@ def api_versions_for(spec: spec_mod.Spec) -> list[str]:
 
 
 def render_files(files: dict[str, bytes], spec: spec_mod.Spec, name: str) -> list[dict]:
-    """Render the stamped chart with Helm exactly as it will be installed, and validate the manifests."""
+    """Render the stamped chart with Helm exactly as it will be installed, and validate the manifests.
+
+    The chart never touches the disk here: Helm loads it from an in-memory archive. Helm's own check of
+    values.yaml against values.schema.json recompiles the schema on every render (most of a render's
+    time), so the same check runs in Python with the compiled schema cached, and Helm gets the chart
+    without it. The verdicts are the same; ``helm install`` of the written chart still runs Helm's.
+    """
     from . import manifests  # the Helm engine is loaded only when needed
 
-    with tempfile.TemporaryDirectory(prefix="chartgen-check-") as tmp:
-        root = Path(tmp) / name
-        output.write_tree(files, root)
-        docs = manifests.render(
-            root, {}, release=name, namespace=spec.data["metadata"]["namespace"],
-            kube_version=KUBE_VERSION, api_versions=api_versions_for(spec),
-        )
+    schema_text = files.get("values.schema.json", b"").decode("utf-8")
+    if schema_text:
+        manifests.check_values(schema_text, chart.load_yaml(files["values.yaml"]) or {})
+    schemaless = {rel: data for rel, data in files.items() if rel != "values.schema.json"}
+    docs = manifests.render(
+        manifests.load_files(schemaless, name), {}, release=name,
+        namespace=spec.data["metadata"]["namespace"], kube_version=KUBE_VERSION,
+        api_versions=api_versions_for(spec),
+    )
     problems = manifests.validate(docs, kube_version=KUBE_VERSION.lstrip("v").rsplit(".", 1)[0])
     if problems:
         raise RenderError(

@@ -189,3 +189,21 @@ def test_diff_warns_on_dangerous_changes(tmp_path):
     for phrase in ("storage shrinks", "major version changes from 17 to 15", "topology shrinks from 3 to 2",
                    "backup target changes"):
         assert phrase in res.output, phrase
+
+
+def test_self_check_refuses_values_the_chart_schema_rejects(tmp_path, monkeypatch):
+    """The in-process values check gives Helm's verdict: a bad value never reaches the output."""
+    from chartgen import values as values_mod
+
+    real = values_mod.build
+
+    def broken(spec):
+        v = real(spec)
+        v.set("pooler.mode", "statement", "test")
+        return v
+
+    monkeypatch.setattr(values_mod, "build", broken)
+    res = runner.invoke(app, ["render", str(ROOT / "examples" / "trio.yaml"), "-o", str(tmp_path)])
+    assert res.exit_code == 1
+    assert "values.schema.json" in res.output and "/pooler/mode" in res.output
+    assert not [p for p in tmp_path.iterdir() if not p.name.startswith(".")]
