@@ -45,7 +45,8 @@ def base_manifests(spec: str | None) -> list[dict]:
     return [yaml.safe_load(FIXTURE.read_text())]
 
 
-def with_presets(manifests: list[dict], failover: dict, durability: dict, members: int) -> list[dict]:
+def with_presets(manifests: list[dict], failover: dict, durability: dict, members: int,
+                 overrides: dict) -> list[dict]:
     out = copy.deepcopy(manifests)
     for m in out:
         if m.get("kind") == "postgresql":
@@ -54,6 +55,7 @@ def with_presets(manifests: list[dict], failover: dict, durability: dict, member
                 patroni.pop(key, None)
             patroni.update(failover)
             patroni.update(durability)
+            patroni.update(overrides)
             m["spec"]["numberOfInstances"] = members
     return out
 
@@ -72,7 +74,8 @@ def print_table(results: list[dict]) -> None:
     print("|" + "---|" * len(header))
     for r in results:
         for exp, s in r["summary"].items():
-            row = [r["cluster"]["members"], r["preset"], r["durability"], exp, s["runs"], s["outage_p50_s"],
+            preset = r["preset"] + "".join(f" {k}={v}" for k, v in (r.get("overrides") or {}).items())
+            row = [r["cluster"]["members"], preset, r["durability"], exp, s["runs"], s["outage_p50_s"],
                    s["outage_p95_s"], s["outage_max_s"], s["lost_acks"], s["acks"], s["unknown"],
                    s["split_brain_writes"], s.get("split_brain_window_max_s"), s.get("blocked_until_repair"), s["redundancy_p50_s"], s["failed_runs"]]
             print("| " + " | ".join(fmt(x) for x in row) + " |")
@@ -86,6 +89,8 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--members", type=int, default=3, help="2 shows strict blocking writes on replica loss")
     ap.add_argument("--spec", help="a deployment spec to render instead of the test fixture")
+    ap.add_argument("--patroni", action="append", default=[], metavar="KEY=VALUE",
+                    help="override a spec.patroni value (YAML), e.g. failsafe_mode=false, to compare")
     ap.add_argument("--out", help="JSON file (default bench/results/ha-<time>.json)")
     ap.add_argument("--table", nargs="+", metavar="JSON", help="print the table of earlier results and exit")
     args = ap.parse_args()
@@ -105,6 +110,12 @@ def main() -> int:
     out = Path(args.out) if args.out else RESULTS / f"ha-{time.strftime('%Y%m%dT%H%M%S')}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     base = base_manifests(args.spec)
+    overrides = {}
+    for item in args.patroni:
+        key, sep, value = item.partition("=")
+        if not sep:
+            ap.error(f"--patroni {item}: expected KEY=VALUE")
+        overrides[key] = yaml.safe_load(value)
     report: dict = {"machine_note": f"{args.members} members on loopback, 2 cores shared with other work",
                     "results": []}
     started = time.monotonic()
@@ -116,10 +127,10 @@ def main() -> int:
         for preset in presets:
             for dur in durs:
                 log(f"== {preset} x {dur}")
-                res = run_from_manifests(with_presets(base, failovers[preset], durabilities[dur], args.members),
+                res = run_from_manifests(with_presets(base, failovers[preset], durabilities[dur], args.members, overrides),
                                          experiments=args.experiments.split(","), runs=args.runs, log=log,
                                          artifacts=out.with_suffix(".logs"))
-                report["results"].append({"preset": preset, "durability": dur, **res})
+                report["results"].append({"preset": preset, "durability": dur, "overrides": overrides, **res})
                 out.write_text(json.dumps(report, indent=2) + "\n")   # keep what is done if a later one fails
     except LabError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -238,6 +238,14 @@ class Cluster:
         except (OSError, ValueError):
             return None
 
+    def primary(self) -> str | None:
+        """The member that says it is the primary (its own REST view, not the DCS's leader key)."""
+        for m in self.members:
+            state = self.member_state(m.name)
+            if state is not None and state.get("role") in ("primary", "master") and state.get("state") == "running":
+                return m.name
+        return None
+
     def healthy(self) -> bool:
         """Every member up, one primary, every replica streaming, and a sync standby where one is required."""
         states = [self.member_state(m.name) for m in self.members]

@@ -12,6 +12,7 @@ the cluster is fully redundant again. Measures:
 
 from __future__ import annotations
 
+import signal
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -21,7 +22,7 @@ from .cluster import Cluster
 from .errors import LabError
 from .writer import WriteLog, Writer
 
-EXPERIMENTS = ("hard_kill", "graceful_stop", "switchover", "freeze", "sync_replica_loss")
+EXPERIMENTS = ("hard_kill", "graceful_stop", "switchover", "freeze", "sync_replica_loss", "dcs_stall")
 ID_SPAN = 10_000_000         # ids per run; the split-brain probe uses the upper half
 WARMUP_S = 1.5               # acknowledged writes before the disruption
 SETTLE_S = 1.0               # writes after full redundancy, so late acks are in the log
@@ -253,6 +254,35 @@ def sync_replica_loss(ctx: Context, run: int) -> RunResult:
     return _finish(ctx, r, w, t0, start_id)
 
 
+def dcs_stall(ctx: Context, run: int) -> RunResult:
+    """The DCS stops answering past ttl (on Kubernetes: the API server), while every member is healthy.
+
+    With failsafe_mode the primary keeps its role (all members still answer it over the REST API); without
+    it, the primary demotes itself after retry_timeout although nothing is wrong with the database.
+    """
+    c = ctx.cluster
+    if c.etcd is None:
+        raise LabError("no etcd to stall")
+    old = _leader(c)
+    r = RunResult("dcs_stall", run, c.plan.durability, old)
+    failover_timeout, redundancy_timeout = _timeouts(ctx)
+    start_id = ctx.next_start_id()
+    w = _start_writer(ctx, start_id, f"dcs_stall-{run}")
+    t0 = time.monotonic()
+    hold = c.plan.ttl + 5
+    c.etcd.signal(signal.SIGSTOP)
+    try:
+        time.sleep(hold)
+    finally:
+        c.etcd.signal(signal.SIGCONT)
+    r.note = f"etcd stopped for {hold} s (failsafe_mode {c.plan.dcs.get('failsafe_mode')})"
+    w.wait_acks(t0 + hold, failover_timeout, "writes after the DCS came back")
+    r.redundancy_s = round(c.wait_healthy(redundancy_timeout, "the DCS stall") - t0, 3)
+    # Right after the stall the leader key may still be missing from the DCS; ask the members.
+    r.new_leader = c.primary()
+    return _finish(ctx, r, w, t0, start_id)
+
+
 def _leader(c: Cluster) -> str:
     name = c.leader()
     if name is None:
@@ -266,4 +296,5 @@ RUNNERS: dict[str, Callable[[Context, int], RunResult]] = {
     "switchover": switchover,
     "freeze": freeze,
     "sync_replica_loss": sync_replica_loss,
+    "dcs_stall": dcs_stall,
 }

@@ -15,7 +15,7 @@ from . import plan as plan_mod
 from .cluster import Cluster
 from .errors import LabError
 
-DEFAULT_EXPERIMENTS = ("hard_kill", "graceful_stop", "switchover", "freeze", "sync_replica_loss")
+DEFAULT_EXPERIMENTS = experiments.EXPERIMENTS
 
 
 def _select(names: Iterable[str], p: plan_mod.LabPlan, log: Callable[[str], None]) -> list[str]:
