@@ -60,7 +60,7 @@ def test_hard_kill_and_switchover_keep_every_acknowledged_commit(cr):
     runs = {r["experiment"]: r for r in result["runs"]}
     assert set(runs) == {"hard_kill", "switchover"}, lines
     for name, r in runs.items():
-        assert r["ok"], (name, r)
+        assert r["ok"], (name, r, lines[-15:])
         assert r["new_leader"] and r["new_leader"] != r["old_leader"], (name, r)
         assert r["acks"] > 0, (name, r)
         assert r["lost_acks"] == 0, (name, r)
