@@ -20,7 +20,6 @@ from chartgen.lab.cluster import Cluster
 from chartgen.lab.procs import pid_alive
 
 ROOT = Path(__file__).resolve().parents[2]
-FIXTURE = ROOT / "tests" / "integration" / "data" / "ha_trio_sync.yaml"
 PRESETS = ROOT / "chartgen" / "presets"
 
 
@@ -31,17 +30,28 @@ def _port_open(port: int) -> bool:
 
 
 @pytest.fixture(scope="module")
-def cr() -> dict:
-    doc = yaml.safe_load(FIXTURE.read_text())
-    # The fixture carries the presets' values; read them from the preset data so the test follows tuning.
-    doc["spec"]["patroni"].update(yaml.safe_load((PRESETS / "failover.yaml").read_text())["fast"])
-    doc["spec"]["patroni"].update(yaml.safe_load((PRESETS / "durability.yaml").read_text())["sync"])
-    return doc
+def cr(tmp_path_factory) -> dict:
+    """The postgresql resource `chartgen render` makes for a trio with sync durability and the fast preset."""
+    from chartgen.render import render_manifests
+
+    spec = (ROOT / "examples" / "trio.yaml").read_text()
+    assert "durability: sync " in spec
+    spec = spec.replace("failover: balanced", "failover: fast")
+    path = tmp_path_factory.mktemp("ha") / "trio-fast-sync.yaml"
+    path.write_text(spec)
+    docs = render_manifests(str(path))
+    return next(d for d in docs if d["kind"] == "postgresql")
 
 
-def test_fixture_is_a_valid_operator_resource(cr, crd_schema_path):
-    errors = list(jsonschema.Draft7Validator(json.loads(crd_schema_path.read_text())).iter_errors(cr))
+def test_rendered_resource_carries_the_presets(cr, crd_schema_path):
+    schema = json.loads(crd_schema_path.read_text())
+    errors = list(jsonschema.validators.validator_for(schema)(schema).iter_errors(cr))
     assert errors == [], [e.message for e in errors]
+    patroni = cr["spec"]["patroni"]
+    fast = yaml.safe_load((PRESETS / "failover.yaml").read_text())["fast"]
+    assert {k: patroni[k] for k in ("ttl", "loop_wait", "retry_timeout")} == \
+        {k: fast[k] for k in ("ttl", "loop_wait", "retry_timeout")}
+    assert patroni["synchronous_mode"] is True and cr["spec"]["numberOfInstances"] == 3
 
 
 @pytest.mark.integration
