@@ -143,14 +143,15 @@ def render(
         for file in items:
             try:
                 result = render_mod.build(file, version)
+                entry = {"spec": file, "chart": result.name, "version": result.version}
+                diff_text = render_mod.check(result, out) if check else None
+                path = None if check else render_mod.write(result, out)
             except ChartgenError as exc:
                 failed += 1
                 _report_error(exc, output, results, file)
                 continue
             print_problems(result.spec.warnings, output)
-            entry = {"spec": file, "chart": result.name, "version": result.version}
             if check:
-                diff_text = render_mod.check(result, out)
                 entry["upToDate"] = not diff_text
                 if diff_text:
                     stale += 1
@@ -160,7 +161,6 @@ def render(
                 elif output is Output.text and not _State.quiet:
                     typer.echo(f"{file}: {out}/{result.name} is up to date")
             else:
-                path = render_mod.write(result, out)
                 entry["path"] = str(path)
                 if output is Output.text and not _State.quiet:
                     typer.echo(f"{file}: rendered {result.name} {result.version} -> {path}")
@@ -600,7 +600,7 @@ def lab(
     spec: str = typer.Argument(..., metavar="SPEC"),
     experiments: str = typer.Option(
         "hard_kill,switchover", "--experiments", "-e",
-        help="Comma-separated: hard_kill, graceful_stop, switchover, freeze, sync_replica_loss."),
+        help="Comma-separated: hard_kill, graceful_stop, switchover, freeze, sync_replica_loss, dcs_stall."),
     runs: int = typer.Option(1, "--runs", min=1, max=50, help="Repetitions of each experiment."),
     out: Optional[str] = typer.Option(None, "--out", help="Write the results as JSON to this file."),
     artifacts: Optional[str] = typer.Option(None, "--artifacts", help="Keep the logs of anomalous runs here."),
@@ -631,6 +631,10 @@ def main() -> None:
     except ChartgenError as exc:  # pragma: no cover - commands catch their own; this is the last net
         typer.echo(f"error: {exc}", err=True)
         sys.exit(exc.exit_code)
+    except OSError as exc:  # the last net for a file system error a command did not expect
+        where = f": {exc.filename}" if getattr(exc, "filename", None) else ""
+        typer.echo(f"error: {exc.strerror or exc}{where}", err=True)
+        sys.exit(1)
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         sys.exit(130)

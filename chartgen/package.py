@@ -71,10 +71,14 @@ def write_archive(files: dict[str, bytes], dest_dir: Path) -> Path:
     `created` annotation is taken from the file's mtime)."""
     name, version = chart_identity(files)
     data = archive_bytes(files, name)
-    dest_dir.mkdir(parents=True, exist_ok=True)
     target = dest_dir / f"{name}-{version}.tgz"
     tmp = dest_dir / f".{target.name}.{os.getpid()}.tmp"
-    tmp.write_bytes(data)
-    os.utime(tmp, (epoch(), epoch()))
-    os.replace(tmp, target)
+    try:
+        dest_dir.mkdir(parents=True, exist_ok=True)
+        tmp.write_bytes(data)
+        os.utime(tmp, (epoch(), epoch()))
+        os.replace(tmp, target)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise PackageError(f"cannot write {target}: {exc.strerror or exc}") from None
     return target

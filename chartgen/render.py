@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -74,14 +75,17 @@ def build(spec_path: str, version: str | None = None, self_check: bool = True) -
 def write(result: Rendered, out_dir: str | Path) -> Path:
     """Write ``OUT/<chart name>/`` atomically; returns the chart directory."""
     out = Path(out_dir)
-    staged = output.staging_dir(out)
+    destination = out / result.name
+    try:
+        staged = output.staging_dir(out)
+    except OSError as exc:
+        raise RenderError(f"cannot write to {out}: {exc.strerror or exc}") from None
     try:
         output.write_tree(result.files, staged / "chart")
-        destination = out / result.name
         output.commit(staged / "chart", destination)
+    except OSError as exc:
+        raise RenderError(f"cannot write {destination}: {exc.strerror or exc} (nothing was changed)") from None
     finally:
-        import shutil
-
         shutil.rmtree(staged, ignore_errors=True)
     return destination
 

@@ -207,3 +207,14 @@ def test_self_check_refuses_values_the_chart_schema_rejects(tmp_path, monkeypatc
     assert res.exit_code == 1
     assert "values.schema.json" in res.output and "/pooler/mode" in res.output
     assert not [p for p in tmp_path.iterdir() if not p.name.startswith(".")]
+
+
+def test_unwritable_output_is_one_clean_line(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    for args in (["render", str(ROOT / "examples" / "single.yaml"), "-o", str(blocker / "out")],
+                 ["package", str(ROOT / "examples" / "single.yaml"), "-d", str(blocker / "out")]):
+        res = runner.invoke(app, args)
+        assert res.exit_code == 1, res.output
+        assert "cannot write" in res.output
+        assert res.exception is None or isinstance(res.exception, SystemExit)
