@@ -79,6 +79,7 @@ def write_archive(files: dict[str, bytes], dest_dir: Path) -> Path:
         os.utime(tmp, (epoch(), epoch()))
         os.replace(tmp, target)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
+        if tmp.is_file():
+            tmp.unlink()
         raise PackageError(f"cannot write {target}: {exc.strerror or exc}") from None
     return target
