@@ -28,7 +28,7 @@ def _load(data: bytes | str) -> Any:
 
 load_yaml = _load
 from .errors import RenderError
-from .values import Values
+from .values import Values, join
 
 ANNOTATION_PREFIX = "chartgen.io"
 _PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
@@ -137,10 +137,10 @@ def commented_yaml(data: dict, sources: dict[str, str], prefix: str = "", indent
     pad = "  " * indent
     out = []
     for key, value in data.items():
-        path = f"{prefix}{key}"
+        path = join(prefix, key)
         if isinstance(value, dict) and value:
             out.append(f"{pad}{_key(key)}:\n")
-            out.append(commented_yaml(value, sources, path + ".", indent + 1))
+            out.append(commented_yaml(value, sources, path, indent + 1))
             continue
         out.append(f"{pad}# {sources.get(path, 'chart default')}\n")
         out.append(f"{pad}{_key(key)}: {_scalar(value)}\n")

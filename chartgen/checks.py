@@ -40,6 +40,7 @@ OWNED_PARAMETERS = {
 
 _TARGETS = ("s3", "gcs", "azure")
 
+_SECRET_PARAMETER = re.compile(r"(?i)(password|passwd|secret|token|private_key|api_key|access_key)")
 _WAL_LEVELS = {"minimal": 0, "replica": 1, "archive": 1, "hot_standby": 1, "logical": 2}
 
 #: Unknown keys that look like literal credentials, and the Secret reference to use instead.
@@ -201,6 +202,11 @@ def _parameters(data: dict) -> Iterator[Finding]:
                                    "(the default; allowed: logical, or leave it out)"), "error"
         elif isinstance(value, float) and not math.isfinite(value):
             yield base + (name,), f"{_show(value)} is not a usable value (a finite number or a string)", "error"
+        elif _SECRET_PARAMETER.search(name):
+            yield base + (name,), (
+                f"{name} looks like a credential: parameters are rendered in plain text into the postgresql "
+                "resource; the JWT secret comes from spec.supabase.jwt.existingSecret (or the chart's generated "
+                "Secret), other secrets belong in Kubernetes Secrets"), "error"
     max_conn = _as_int(params.get("max_connections"))
     pooler_max = _pooler_max(data)
     if max_conn is not None and pooler_max is not None and max_conn < pooler_max + _reserved():

@@ -219,7 +219,7 @@ def explain(
     vals = values_mod.build(s)
     merged = chart.deep_merge(chart.base_values(), vals.data)
     node = merged
-    for part in path.split("."):
+    for part in values_mod.split(path):
         if not isinstance(node, dict) or part not in node:
             fail(ChartgenError(f"{path}: no such values key{schema.suggest(part, list(node) if isinstance(node, dict) else [])}"), output)
         node = node[part]

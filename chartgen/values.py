@@ -7,6 +7,7 @@ its source: a spec field, a preset, a formula, or the chart's default. ``chartge
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +20,30 @@ from .spec import Spec
 RESERVED_CONNECTIONS = 20
 
 
+_PART = re.compile(r'\["([^"]+)"\]|([^.\[\]]+)')
+
+
+def join(prefix: str, key: str) -> str:
+    """Append a key to a values path; keys holding a dot (``pg_stat_statements.max``) are bracketed."""
+    part = f'["{key}"]' if "." in key else key
+    if not prefix:
+        return part
+    return prefix + part if part.startswith("[") else f"{prefix}.{part}"
+
+
+def split(path: str) -> list[str]:
+    """``postgresql.parameters["cron.max_running_jobs"]`` -> its keys."""
+    return [bracketed or plain for bracketed, plain in _PART.findall(path)]
+
+
+def canonical(path: str) -> str:
+    """One spelling per path: ``a.b.c`` and ``a["b"].c`` are the same key."""
+    out = ""
+    for part in split(path):
+        out = join(out, part)
+    return out
+
+
 @dataclass
 class Values:
     data: dict = field(default_factory=dict)
@@ -26,7 +51,7 @@ class Values:
 
     def set(self, path: str, value: Any, source: str) -> None:
         node = self.data
-        parts = path.split(".")
+        parts = split(path)
         for part in parts[:-1]:
             node = node.setdefault(part, {})
         node[parts[-1]] = copy.deepcopy(value)
@@ -35,15 +60,16 @@ class Values:
     def _trace(self, path: str, value: Any, source: str) -> None:
         if isinstance(value, dict) and value:
             for k, v in value.items():
-                self._trace(f"{path}.{k}", v, source)
+                self._trace(join(path, k), v, source)
         else:
             self.sources[path] = source
 
     def source(self, path: str) -> str | None:
         """Where ``path`` came from; for a mapping, the sources of its leaves."""
+        path = canonical(path)
         if path in self.sources:
             return self.sources[path]
-        below = {k: v for k, v in self.sources.items() if k.startswith(path + ".")}
+        below = {k: v for k, v in self.sources.items() if k.startswith(path + ".") or k.startswith(path + "[")}
         if below:
             return "\n".join(f"{k}: {v}" for k, v in sorted(below.items()))
         return None
@@ -163,9 +189,9 @@ def _parameters(v: Values, spec: Spec, size: dict, pre: str) -> None:
         source = f"formula: {formula}" if formula != "size preset" else f"{pre}.maxConnections"
         if name == "max_connections" and max_conn != size["maxConnections"]:
             source = f"formula: pooler.maxDBConnections + {RESERVED_CONNECTIONS}"
-        v.set(f"postgresql.parameters.{name}", value, source)
+        v.set(join("postgresql.parameters", name), value, source)
     for name, value in sorted((spec.get("spec.postgres.parameters") or {}).items()):
-        v.set(f"postgresql.parameters.{name}", str(value), _spec_source(f"spec.postgres.parameters.{name}"))
+        v.set(join("postgresql.parameters", name), str(value), _spec_source(join("spec.postgres.parameters", name)))
 
 
 def _bootstrap(v: Values, s: dict) -> None:

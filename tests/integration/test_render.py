@@ -218,3 +218,10 @@ def test_unwritable_output_is_one_clean_line(tmp_path):
         assert res.exit_code == 1, res.output
         assert "cannot write" in res.output
         assert res.exception is None or isinstance(res.exception, SystemExit)
+
+
+def test_dotted_parameter_names_render(tmp_path):
+    spec = _variant(tmp_path, "dotted.yaml", **{'statement_timeout: "60s"': 'statement_timeout: "60s"\n      pg_stat_statements.max: "10000"'})
+    result = render.build(spec)
+    pg = next(d for d in result.manifests if d["kind"] == "postgresql")
+    assert pg["spec"]["postgresql"]["parameters"]["pg_stat_statements.max"] == "10000"

@@ -278,3 +278,12 @@ def test_checks_survive_any_shape(spec):
     for check in checks.CHECKS:
         list(check(data))
     list(checks.check(schema.apply_defaults(data)))
+
+
+def test_credential_looking_parameters_are_refused():
+    from chartgen import checks as checks_mod
+
+    data = {"spec": {"postgres": {"parameters": {"pgrst.jwt_secret": "x" * 32, "work_mem": "8MB"}}}}
+    found = [f for f in checks_mod.check(data) if f[0][-1] == "pgrst.jwt_secret"]
+    assert found and found[0][2] == "error" and "looks like a credential" in found[0][1]
+    assert not [f for f in checks_mod.check(data) if f[0][-1] == "work_mem"]

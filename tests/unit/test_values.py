@@ -123,3 +123,20 @@ def test_metadata_labels_and_annotations_reach_the_chart(tmp_path):
     v = values.build(load(tmp_path, text))
     assert v.data["labels"] == {"team": "a"} and v.data["annotations"] == {"owner": "b"}
     assert v.source("labels.team") == "spec: metadata.labels"
+
+
+def test_dotted_parameter_names_stay_one_parameter(tmp_path):
+    text = BASE + '  postgres:\n    parameters: {pg_stat_statements.max: "10000", "auto_explain.log_min_duration": 500ms}\n'
+    v = values.build(load(tmp_path, text))
+    params = v.data["postgresql"]["parameters"]
+    assert params["pg_stat_statements.max"] == "10000"
+    assert params["auto_explain.log_min_duration"] == "500ms"
+    assert "pg_stat_statements" not in params
+    assert v.source('postgresql.parameters["pg_stat_statements.max"]') == \
+        'spec: spec.postgres.parameters["pg_stat_statements.max"]'
+    assert values.split('postgresql.parameters["pg_stat_statements.max"]') == \
+        ["postgresql", "parameters", "pg_stat_statements.max"]
+    from chartgen.chart import commented_yaml
+
+    text = commented_yaml(v.data, v.sources)
+    assert '# spec: spec.postgres.parameters["pg_stat_statements.max"]\n    pg_stat_statements.max: "10000"' in text
