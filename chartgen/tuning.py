@@ -23,6 +23,10 @@ def derive_parameters(memory: str, cpu_limit: str, max_connections: int, storage
     - ``max_connections`` = N (the size preset; the pooler keeps real connections far below it)
     - ``max_wal_size`` = clamp(S / 10, 1 GiB, 16 GiB); ``min_wal_size`` = max_wal_size / 4
       (fewer forced checkpoints on big volumes, never more than a tenth of the disk)
+    - ``max_slot_wal_keep_size`` = S / 4: a replication slot nobody reads (a stopped Realtime, a gone
+      subscriber) may hold at most a quarter of the volume in WAL; past that PostgreSQL invalidates the
+      slot instead of filling the disk and stopping the primary (losing a slot loses a consumer's place,
+      a full disk loses the database)
     - ``max_worker_processes`` = max(8, 2 * C); ``max_parallel_workers`` = max(2, C);
       ``max_parallel_workers_per_gather`` = max(1, C / 2); ``max_parallel_maintenance_workers`` = max(1, C / 2)
     - ``random_page_cost`` = 1.1, ``effective_io_concurrency`` = 200 (network SSD volumes, not spinning disks)
@@ -42,6 +46,7 @@ def derive_parameters(memory: str, cpu_limit: str, max_connections: int, storage
         "max_connections": (str(max_connections), "size preset"),
         "max_wal_size": (pg_memory(max_wal), "clamp(storage / 10, 1 GiB, 16 GiB)"),
         "min_wal_size": (pg_memory(max_wal // 4), "max_wal_size / 4"),
+        "max_slot_wal_keep_size": (pg_memory(disk // 4), "storage / 4"),
         "max_worker_processes": (str(max(8, 2 * cores)), "max(8, 2 * cpu)"),
         "max_parallel_workers": (str(max(2, cores)), "max(2, cpu)"),
         "max_parallel_workers_per_gather": (str(max(1, cores // 2)), "max(1, cpu / 2)"),

@@ -228,6 +228,7 @@ def _supabase(v: Values, sb: dict) -> None:
         v.set("supabase.extensions", sb["extensions"], _spec_source("spec.supabase.extensions"))
         v.set("supabase.timescaledb", "timescaledb" in sb["extensions"], _spec_source("spec.supabase.extensions"))
     v.set("supabase.realtime.slots", sb["realtime"]["slots"], _spec_source("spec.supabase.realtime.slots"))
+    v.set("supabase.realtime.plugin", sb["realtime"]["plugin"], _spec_source("spec.supabase.realtime.plugin"))
 
 
 def storage_bytes(values: dict) -> int:

@@ -101,7 +101,7 @@ def check_point(combo: tuple[str, ...]) -> list[str]:
     if ("clone" in spec) != (bootstrap == "restore") or ("standby" in spec) != (bootstrap == "standby"):
         failures.append(f"{label}: bootstrap sections")
     if spec["patroni"]["slots"] != {"supabase_realtime_replication_slot": {
-            "type": "logical", "database": "postgres", "plugin": "pgoutput"}}:
+            "type": "logical", "database": "postgres", "plugin": "wal2json"}}:
         failures.append(f"{label}: realtime slot")
     if spec["patroni"]["synchronous_mode"] != DURABILITY[durability]["synchronous_mode"]:
         failures.append(f"{label}: synchronous_mode")

@@ -140,3 +140,8 @@ def test_dotted_parameter_names_stay_one_parameter(tmp_path):
 
     text = commented_yaml(v.data, v.sources)
     assert '# spec: spec.postgres.parameters["pg_stat_statements.max"]\n    pg_stat_statements.max: "10000"' in text
+
+
+def test_unread_slots_cannot_fill_the_volume():
+    p = tuning.derive_parameters(memory="8Gi", cpu_limit="4", max_connections=200, storage="100Gi")
+    assert p["max_slot_wal_keep_size"][0] == "25600MB"

@@ -42,7 +42,7 @@ slots:
   {{ . }}:
     type: logical
     database: postgres
-    plugin: pgoutput
+    plugin: {{ $.Values.supabase.realtime.plugin | default "wal2json" }}
 {{- end }}
 {{- end }}
 {{- end -}}
