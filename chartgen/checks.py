@@ -260,6 +260,16 @@ def _reserved() -> int:
     return int(RESERVED_CONNECTIONS)
 
 
+def _scrape_access(data: dict) -> Iterator[Finding]:
+    mon, net = _get(data, "spec", "monitoring"), _get(data, "spec", "networkPolicy")
+    if (isinstance(mon, dict) and mon.get("serviceMonitor") and mon.get("exporter")
+            and isinstance(net, dict) and net.get("enabled")
+            and not net.get("metricsNamespaces")):
+        yield ("spec", "networkPolicy", "metricsNamespaces"), (
+            "the NetworkPolicy lets no other namespace reach the metrics port, so Prometheus cannot scrape the "
+            "ServiceMonitor's targets: list Prometheus' namespace here"), "warning"
+
+
 def _monitoring(data: dict) -> Iterator[Finding]:
     mon = _get(data, "spec", "monitoring")
     if isinstance(mon, dict) and mon.get("serviceMonitor") and not mon.get("exporter"):
@@ -312,4 +322,4 @@ def _backup_checks() -> tuple:
     return tuple(backup_checks)
 
 
-CHECKS = (_backup, _restore, _durability, _parameters, _monitoring, _extensions) + _backup_checks()
+CHECKS = (_backup, _restore, _durability, _parameters, _monitoring, _scrape_access, _extensions) + _backup_checks()

@@ -217,8 +217,7 @@ def explain(
 
     s = _load_or_fail(spec, output)
     vals = values_mod.build(s)
-    merged = chart.deep_merge(chart.base_values(), vals.data)
-    node = merged
+    node = chart.merged_values(vals)
     for part in values_mod.split(path):
         if not isinstance(node, dict) or part not in node:
             fail(ChartgenError(f"{path}: no such values key{schema.suggest(part, list(node) if isinstance(node, dict) else [])}"), output)

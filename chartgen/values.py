@@ -48,8 +48,12 @@ def canonical(path: str) -> str:
 class Values:
     data: dict = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)
+    #: Mappings that replace the chart's default instead of merging into it (label selectors).
+    replace: list[str] = field(default_factory=list)
 
-    def set(self, path: str, value: Any, source: str) -> None:
+    def set(self, path: str, value: Any, source: str, *, replace: bool = False) -> None:
+        if replace:
+            self.replace.append(path)
         node = self.data
         parts = split(path)
         for part in parts[:-1]:
@@ -140,6 +144,11 @@ def build(spec: Spec) -> Values:
     net = s["networkPolicy"]
     v.set("networkPolicy.enabled", net["enabled"], _spec_source("spec.networkPolicy.enabled"))
     v.set("networkPolicy.allowedNamespaces", net["allowedNamespaces"], _spec_source("spec.networkPolicy.allowedNamespaces"))
+    v.set("networkPolicy.metricsNamespaces", net["metricsNamespaces"], _spec_source("spec.networkPolicy.metricsNamespaces"))
+    v.set("operator.namespace", net["operator"]["namespace"], _spec_source("spec.networkPolicy.operator.namespace"))
+    # The chart's default labels are replaced, not merged: the operator's pods carry one set or the other.
+    v.set("operator.podLabels", net["operator"]["podLabels"], _spec_source("spec.networkPolicy.operator.podLabels"),
+          replace=True)
     return v
 
 

@@ -202,7 +202,8 @@ def test_max_connections_uses_the_size_preset_pooler():
 
 def test_service_monitor_needs_exporter():
     assert only(findings(monitoring={"serviceMonitor": True}), "error")[0] == "spec.monitoring.serviceMonitor"
-    assert findings(monitoring={"serviceMonitor": True, "exporter": True}) == []
+    assert findings(monitoring={"serviceMonitor": True, "exporter": True},
+                    networkPolicy={"enabled": True, "metricsNamespaces": ["monitoring"]}) == []
 
 
 # ---- extensions ------------------------------------------------------------------------------------------
@@ -287,3 +288,14 @@ def test_credential_looking_parameters_are_refused():
     found = [f for f in checks_mod.check(data) if f[0][-1] == "pgrst.jwt_secret"]
     assert found and found[0][2] == "error" and "looks like a credential" in found[0][1]
     assert not [f for f in checks_mod.check(data) if f[0][-1] == "work_mem"]
+
+
+def test_service_monitor_behind_a_network_policy_needs_a_scrape_namespace():
+    from chartgen import checks as checks_mod
+
+    data = {"spec": {"monitoring": {"exporter": True, "serviceMonitor": True},
+                     "networkPolicy": {"enabled": True, "metricsNamespaces": []}}}
+    found = [f for f in checks_mod.check(data) if f[0] == ("spec", "networkPolicy", "metricsNamespaces")]
+    assert found and found[0][2] == "warning"
+    data["spec"]["networkPolicy"]["metricsNamespaces"] = ["monitoring"]
+    assert not [f for f in checks_mod.check(data) if f[0] == ("spec", "networkPolicy", "metricsNamespaces")]

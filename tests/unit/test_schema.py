@@ -41,7 +41,9 @@ def test_defaults_fill_what_is_missing():
     assert spec["postgres"]["version"] == "17" and spec["postgres"]["size"] == "small"
     assert spec["pooler"] == {"enabled": True, "instances": 2, "mode": "transaction", "replica": False}
     assert spec["backup"]["enabled"] is False and spec["backup"]["retention"] == 7
-    assert spec["networkPolicy"] == {"enabled": True, "allowedNamespaces": []}
+    assert spec["networkPolicy"] == {
+        "enabled": True, "allowedNamespaces": [], "metricsNamespaces": [],
+        "operator": {"namespace": "postgres-operator", "podLabels": {"app.kubernetes.io/name": "postgres-operator"}}}
     assert out["metadata"]["labels"] == {} and out["chart"] == {}
 
 

@@ -108,9 +108,9 @@ def test_every_example_builds_values_with_a_source_for_each_leaf():
         def leaves(node, prefix=""):
             for k, val in node.items():
                 if isinstance(val, dict) and val:
-                    yield from leaves(val, f"{prefix}{k}.")
+                    yield from leaves(val, values.join(prefix, k))
                 else:
-                    yield f"{prefix}{k}"
+                    yield values.join(prefix, k)
 
         missing = [p for p in leaves(v.data) if p not in v.sources]
         assert not missing, (example.name, missing)
@@ -145,3 +145,15 @@ def test_dotted_parameter_names_stay_one_parameter(tmp_path):
 def test_unread_slots_cannot_fill_the_volume():
     p = tuning.derive_parameters(memory="8Gi", cpu_limit="4", max_connections=200, storage="100Gi")
     assert p["max_slot_wal_keep_size"][0] == "25600MB"
+
+
+def test_operator_pod_labels_replace_the_chart_default(tmp_path):
+    from chartgen import chart
+
+    text = BASE + "  networkPolicy:\n    operator: {namespace: default, podLabels: {name: postgres-operator}}\n"
+    merged = chart.merged_values(values.build(load(tmp_path, text)))
+    assert merged["operator"]["podLabels"] == {"name": "postgres-operator"}
+    assert merged["operator"]["namespace"] == "default"
+    # Without a spec value the chart's default labels stay.
+    merged = chart.merged_values(values.build(load(tmp_path, BASE)))
+    assert merged["operator"]["podLabels"] == {"app.kubernetes.io/name": "postgres-operator"}
