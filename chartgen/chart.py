@@ -19,7 +19,18 @@ from . import __version__, resources
 
 # libyaml when PyYAML has it: the base chart's values.yaml is parsed for every spec.
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
+    """Multi-line strings (Artifact Hub's embedded YAML) as literal blocks, as people write them."""
+
+
+def _str(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in text else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", text, style=style)
+
+
+_Dumper.add_representer(str, _str)
 
 
 def _load(data: bytes | str) -> Any:
@@ -101,13 +112,26 @@ def chart_version(spec_data: dict, override: str | None) -> str:
     return version
 
 
-def stamp_chart_yaml(base: bytes, *, name: str, version: str, app_version: str, digest: str) -> bytes:
+def _images_annotation(text: str, image: dict) -> str:
+    """Artifact Hub's image list with the spec's image in place of the base chart's placeholder."""
+    ref = f"{image['repository']}:{image['tag']}" + (f"@{image['digest']}" if image.get("digest") else "")
+    images = [dict(entry) for entry in (_load(text) or [])]
+    for entry in images:
+        if entry.get("name") == "spilo-supabase":
+            entry["image"] = ref
+    return yaml.dump(images, Dumper=_Dumper, sort_keys=False, width=4096)
+
+
+def stamp_chart_yaml(base: bytes, *, name: str, version: str, app_version: str, digest: str,
+                     image: dict | None = None) -> bytes:
     meta = _load(base)
     base_version = meta.get("version", "")
     meta["name"] = name
     meta["version"] = version
     meta["appVersion"] = app_version
     annotations = dict(meta.get("annotations") or {})
+    if image and "artifacthub.io/images" in annotations:
+        annotations["artifacthub.io/images"] = _images_annotation(annotations["artifacthub.io/images"], image)
     annotations[f"{ANNOTATION_PREFIX}/version"] = __version__
     annotations[f"{ANNOTATION_PREFIX}/spec-sha256"] = digest
     annotations[f"{ANNOTATION_PREFIX}/base-chart"] = f"spilo-supabase-{base_version}"
@@ -124,7 +148,7 @@ def stamp(spec_data: dict, spec_text: str, values: Values, version: str | None =
     ver = chart_version(spec_data, version)
     files["Chart.yaml"] = stamp_chart_yaml(
         files["Chart.yaml"], name=name, version=ver, app_version=values.data["image"]["tag"],
-        digest=spec_digest(spec_text),
+        digest=spec_digest(spec_text), image=values.data["image"],
     )
     merged = merged_values(values)
     header = (

@@ -58,3 +58,15 @@ def test_unified_diff_names_files():
     assert "--- dist/c/values.yaml" in text and "+a: 2" in text and "-a: 1" in text
     assert "--- dist/c/extra" in text and "+++ /dev/null" in text
     assert output.unified_diff({"a": b"1"}, {"a": b"1"}, "x") == ""
+
+
+def test_artifact_hub_lists_the_specs_image():
+    base = (b"apiVersion: v2\nname: spilo-supabase\nversion: 0.1.0\nannotations:\n  artifacthub.io/images: |\n"
+            b"    - name: spilo-supabase\n      image: ghcr.io/placeholder/x:1\n"
+            b"    - name: postgres-exporter\n      image: quay.io/e:v1\n")
+    out = yaml.safe_load(chart.stamp_chart_yaml(
+        base, name="a", version="1.0.0", app_version="t", digest="d",
+        image={"repository": "ghcr.io/acme/img", "tag": "t", "digest": "sha256:" + "a" * 64}))
+    images = yaml.safe_load(out["annotations"]["artifacthub.io/images"])
+    assert images[0] == {"name": "spilo-supabase", "image": "ghcr.io/acme/img:t@sha256:" + "a" * 64}
+    assert images[1] == {"name": "postgres-exporter", "image": "quay.io/e:v1"}
