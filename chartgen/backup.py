@@ -324,6 +324,8 @@ def restore_spec(spec_path: str, at: str, out_path: str, name: str | None = None
     out = Path(out_path)
     if out.resolve() == Path(spec_path).resolve():
         raise ChartgenError(f"-o {out_path} is the source spec: write the restore to a new file")
+    if out.is_dir():
+        raise ChartgenError(f"{out_path} is a directory: give the path of the new spec file, e.g. {out / 'restored.yaml'}")
     if out.exists() and not force:
         raise ChartgenError(f"{out_path} already exists: pass --force to overwrite it")
 

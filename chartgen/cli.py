@@ -485,6 +485,9 @@ def init(
             typer.echo(_color(f"error: {line}", "31", sys.stderr), err=True)
         raise typer.Exit(2)
 
+    if out is None and directory.endswith((".yaml", ".yml")) and not Path(directory).is_dir():
+        out = directory  # `chartgen init specs/acme.yaml` means the file, not a directory named so
+
     def target(answers: dict) -> Path:
         return Path(out) if out else Path(directory) / f"{answers['name']}.yaml"
 

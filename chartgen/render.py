@@ -76,6 +76,8 @@ def write(result: Rendered, out_dir: str | Path) -> Path:
     """Write ``OUT/<chart name>/`` atomically; returns the chart directory."""
     out = Path(out_dir)
     destination = out / result.name
+    if out.exists() and not out.is_dir():
+        raise RenderError(f"{out} is not a directory: -o names the directory that receives <chart name>/")
     try:
         staged = output.staging_dir(out)
     except OSError as exc:

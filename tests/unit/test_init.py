@@ -177,3 +177,14 @@ def test_json_output_and_warnings(tmp_path):
     assert data["path"] == str(tmp_path / "dd.yaml") and data["answers"]["durability"] == "sync"
     assert [w["path"] for w in data["warnings"]] == ["spec.durability"]
     assert yaml.safe_load((tmp_path / "dd.yaml").read_text())["spec"]["topology"] == "duo"
+
+
+def test_a_yaml_path_argument_is_the_file_to_write(tmp_path):
+    from typer.testing import CliRunner
+
+    from chartgen.cli import app
+
+    target = tmp_path / "specs" / "acme.yaml"
+    res = CliRunner().invoke(app, ["init", str(target), "--yes", "--name", "acme"])
+    assert res.exit_code == 0, res.output
+    assert target.is_file()
