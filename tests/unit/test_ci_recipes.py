@@ -14,7 +14,8 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-GITHUB = [ROOT / "examples/ci/github-actions.yml", ROOT / ".github/workflows/ci.yml"]
+GITHUB = [ROOT / "examples/ci/github-actions.yml", ROOT / ".github/workflows/ci.yml",
+          ROOT / ".github/workflows/release.yml"]
 GITLAB = [ROOT / "examples/ci/gitlab-ci.yml"]
 # No network: check-jsonschema must use the schemas it ships (vendor.*), never download one.
 OFFLINE = {**os.environ, "HTTP_PROXY": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9",
