@@ -69,6 +69,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
+from .dicts import dig as _get
 from .errors import ChartgenError
 
 Finding = tuple[tuple, str, str]
@@ -83,14 +84,6 @@ CRD_TIMESTAMP = re.compile(
 _DNS_1035 = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 _LOOSE_TIME = re.compile(
     r"^(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2})(:\d{2}(\.\d+)?)?\s*(?P<tz>[Zz]|[+-]\d{2}(:?\d{2})?)?$")
-
-
-def _get(data: Any, *path: str) -> Any:
-    for part in path:
-        if not isinstance(data, dict):
-            return None
-        data = data.get(part)
-    return data
 
 
 def target_of(section: Any) -> str | None:

@@ -39,6 +39,7 @@ def _load(data: bytes | str) -> Any:
 
 load_yaml = _load
 from .errors import RenderError
+from .dicts import deep_merge
 from .values import Values, join, split
 
 ANNOTATION_PREFIX = "chartgen.io"
@@ -71,16 +72,6 @@ def _base_values() -> dict:
 
 def base_values() -> dict:
     return copy.deepcopy(_base_values())
-
-
-def deep_merge(base: Any, override: Any) -> Any:
-    """Helm's merge: maps merge key by key, everything else is replaced."""
-    if isinstance(base, dict) and isinstance(override, dict):
-        out = dict(base)
-        for key, value in override.items():
-            out[key] = deep_merge(base.get(key), value) if key in base else copy.deepcopy(value)
-        return out
-    return copy.deepcopy(override)
 
 
 def merged_values(values: Values) -> dict:

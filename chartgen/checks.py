@@ -12,6 +12,8 @@ import re
 from datetime import datetime
 from typing import Any, Iterator
 
+from .dicts import dig as _get
+
 Finding = tuple[tuple, str, str]
 
 #: Parameters that must not come from the spec, with the reason shown to the user.
@@ -78,14 +80,6 @@ def credential_hint(path: tuple, cluster: Any = None) -> str | None:
                 "postgresql.acid.zalan.do); read it from there")
     return (f"literal credentials are not allowed in a spec (it is committed and rendered in plain text): "
             f"store the value in a Kubernetes Secret and reference it with {ref}")
-
-
-def _get(data: Any, *path: str) -> Any:
-    for part in path:
-        if not isinstance(data, dict):
-            return None
-        data = data.get(part)
-    return data
 
 
 def check(data: dict) -> Iterator[Finding]:

@@ -7,7 +7,6 @@ Kubernetes API, and changes only what a loopback lab must (ports, paths, no TLS)
 
 from __future__ import annotations
 
-import copy
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from ..dicts import deep_merge
 from . import pgenv
 from .plan import LabPlan
 
@@ -62,17 +62,6 @@ def load_defaults() -> dict:
     return yaml.safe_load(DEFAULTS_FILE.read_text())
 
 
-def deep_update(base: dict, over: dict) -> dict:
-    """``over`` wins, dicts merge recursively (Spilo's deep_update, seen from the CR's side)."""
-    out = copy.deepcopy(base)
-    for key, value in over.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = deep_update(out[key], value)
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
-
-
 @dataclass(frozen=True)
 class ClusterConfig:
     """What is equal on every member: the bootstrap section and the adapted local parameters."""
@@ -90,7 +79,7 @@ def cluster_config(plan: LabPlan, bindir: Path, log: Callable[[str], None]) -> C
     dcs_params = {**defaults["dcs"]["postgresql"]["parameters"], **plan.bootstrap_parameters}
     dcs_params = pgenv.adapt_parameters({k: str(v) for k, v in dcs_params.items()}, bindir, caps, owned, log,
                                         "bootstrap.dcs.postgresql.parameters")
-    dcs: dict[str, Any] = deep_update(defaults["dcs"], {k: v for k, v in plan.dcs.items()})
+    dcs: dict[str, Any] = deep_merge(defaults["dcs"], {k: v for k, v in plan.dcs.items()})
     dcs["postgresql"]["parameters"] = dcs_params
     for note in plan.timing_notes():
         log(f"bootstrap.dcs: {note}")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 
 import pytest
@@ -25,16 +24,6 @@ S3_MINIO = {
 GCS = {"bucket": "shop-db-wal", "credentials": {"secretName": "shop-db-gcs"}}
 AZURE = {"storageAccount": "acmebackups", "container": "wal", "credentials": {"secretName": "acme-az"}}
 TARGETS = {"s3": S3_AWS, "gcs": GCS, "azure": AZURE}
-
-
-def merged(base: dict, extra: dict) -> dict:
-    out = copy.deepcopy(base)
-    for key, value in extra.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = merged(out[key], value)
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,9 @@ import multiprocessing
 
 from chartgen import manifests
 
-from .conftest import AZURE, CHART_DIR, GCS, S3_AWS, S3_MINIO, SERVICE_MONITOR_API, cr, merged
+from chartgen.dicts import deep_merge as merged
+
+from .conftest import AZURE, CHART_DIR, GCS, S3_AWS, S3_MINIO, SERVICE_MONITOR_API, cr
 
 TOPOLOGIES = {"single": 1, "duo": 2, "trio": 3}
 DURABILITY = {
