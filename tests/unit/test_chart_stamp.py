@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 import yaml
 
-from chartgen import chart, output, values
+from chartgen import chart, output
+from chartgen.dicts import deep_merge
 from chartgen.errors import RenderError
 
 
@@ -20,7 +20,7 @@ def test_commented_yaml_round_trips():
 
 
 def test_deep_merge_is_helm_like():
-    assert chart.deep_merge({"a": {"b": 1, "c": 2}, "l": [1]}, {"a": {"b": 3}, "l": [2]}) == {"a": {"b": 3, "c": 2}, "l": [2]}
+    assert deep_merge({"a": {"b": 1, "c": 2}, "l": [1]}, {"a": {"b": 3}, "l": [2]}) == {"a": {"b": 3, "c": 2}, "l": [2]}
 
 
 def test_stamp_chart_yaml_sets_identity_and_annotations():
