@@ -76,7 +76,7 @@ def base_values() -> dict:
 
 def merged_values(values: Values) -> dict:
     """The chart's defaults with the spec's values over them, as the stamped values.yaml holds them."""
-    merged = deep_merge(base_values(), values.data)
+    merged = deep_merge(_base_values(), values.data)  # deep_merge copies; the cached defaults stay intact
     for path in values.replace:
         parts = split(path)
         node, src = merged, values.data

@@ -117,7 +117,10 @@ def _coalesce(defaults: Any, values: Any) -> Any:
 
 def check_values(schema_text: str, values: dict) -> None:
     """Raise RenderError unless ``values`` (already coalesced) match the chart's values.schema.json text."""
-    validator = _values_validator(schema_text)
+    _raise_invalid(_values_validator(schema_text), values)
+
+
+def _raise_invalid(validator, values: dict) -> None:
     errors = sorted(validator.iter_errors(values), key=lambda e: list(e.absolute_path))
     if errors:
         raise RenderError("the values do not match values.schema.json: " + "; ".join(
@@ -136,10 +139,7 @@ def load_files(files: dict[str, bytes], name: str):
 
 def _check_values_in_python(chart_dir: Path, values: dict):
     chart, validator, defaults = _schemaless(str(chart_dir.resolve()), chart_dir.stat().st_mtime_ns)
-    errors = sorted(validator.iter_errors(_coalesce(defaults, values)), key=lambda e: list(e.absolute_path))
-    if errors:
-        raise RenderError("the values do not match values.schema.json: " + "; ".join(
-            f"at '/{'/'.join(str(p) for p in e.absolute_path)}': {e.message}" for e in errors))
+    _raise_invalid(validator, _coalesce(defaults, values))
     return chart
 
 

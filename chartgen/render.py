@@ -9,7 +9,7 @@ from pathlib import Path
 from . import chart, output
 from . import spec as spec_mod
 from . import values as values_mod
-from .errors import Problem, RenderError
+from .errors import RenderError
 
 KUBE_VERSION = "v1.31.0"
 SERVICE_MONITOR_API = "monitoring.coreos.com/v1"
@@ -101,7 +101,3 @@ def check(result: Rendered, out_dir: str | Path) -> str:
 def render_manifests(spec_path: str) -> list[dict]:
     """The Kubernetes objects a spec's chart installs (the HA lab and ``diff`` read these)."""
     return build(spec_path).manifests
-
-
-def warnings_of(result: Rendered) -> list[Problem]:
-    return result.spec.warnings
