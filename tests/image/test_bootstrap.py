@@ -47,6 +47,8 @@ def installed(pg_base) -> Path:
     """image/bootstrap copied where the postgres user can read it, as the image installs it."""
     dest = pg_base / "image" / "supabase"
     shutil.copytree(REPO / "image" / "bootstrap", dest)
+    # The fixture list too: the checkout may sit in a directory the postgres user cannot enter.
+    shutil.copy(FIXTURES / "create-extensions.txt", dest.parent / "fixture-create-extensions.txt")
     give_to_postgres(dest.parent)
     return dest
 
@@ -95,7 +97,7 @@ def bootstrap(installed: Path, conninfo: str, root: Path, secrets: Path | None =
               human_role: str = HUMAN_ROLE) -> Run:
     environment = {"PGOPTIONS": "-c synchronous_commit=local -c statement_timeout=0",
                    "SUPABASE_MIGRATIONS_DIR": str(root),
-                   "SUPABASE_CREATE_EXTENSIONS_FILE": str(FIXTURES / "create-extensions.txt"),
+                   "SUPABASE_CREATE_EXTENSIONS_FILE": str(installed.parent / "fixture-create-extensions.txt"),
                    "PSQL": str(pg.pg_bin() / "psql")}
     if secrets is not None:
         environment["SUPABASE_SECRETS_DIR"] = str(secrets)
@@ -293,7 +295,7 @@ def test_post_init_wrapper_runs_spilos_script_first_then_the_runner(installed, c
     give_to_postgres(workdir)
     env = {"PATH": str(pg.pg_bin()) + ":/usr/bin:/bin", "SUPABASE_MIGRATIONS_DIR": str(migrations_copy(workdir)),
            "SUPABASE_SECRETS_DIR": str(secrets_dir(workdir)),
-           "SUPABASE_CREATE_EXTENSIONS_FILE": str(FIXTURES / "create-extensions.txt")}
+           "SUPABASE_CREATE_EXTENSIONS_FILE": str(installed.parent / "fixture-create-extensions.txt")}
     proc = subprocess.run(as_postgres([str(scripts / "post_init.sh"), HUMAN_ROLE, cluster.conninfo()]),
                           env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
