@@ -12,7 +12,9 @@ import re
 from datetime import datetime
 from typing import Any, Iterator
 
+from . import presets
 from .dicts import dig as _get
+from .limits import RESERVED_CONNECTIONS
 
 Finding = tuple[tuple, str, str]
 
@@ -237,8 +239,6 @@ def _pooler_max(data: dict) -> int | None:
         return value
     size = _get(data, "spec", "postgres", "size")
     try:
-        from . import presets
-
         preset = presets.get("sizes", size)["pooler"]["maxDBConnections"]
     except Exception:  # noqa: BLE001 - an unknown size is the schema's error; nothing to compare with
         return None
@@ -247,11 +247,7 @@ def _pooler_max(data: dict) -> int | None:
 
 def _reserved() -> int:
     # The render reserves the same head room when it derives max_connections from the pooler.
-    try:
-        from .values import RESERVED_CONNECTIONS
-    except Exception:  # noqa: BLE001 - keep validating if the render module is broken or absent
-        return 20
-    return int(RESERVED_CONNECTIONS)
+    return RESERVED_CONNECTIONS
 
 
 def _scrape_access(data: dict) -> Iterator[Finding]:

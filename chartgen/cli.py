@@ -273,10 +273,10 @@ def restore_spec(
     output: Output = typer.Option(Output.text, "--output", help="text, or json for CI."),
 ) -> None:
     """Write a spec for a NEW cluster bootstrapped from SPEC's backups at a point in time."""
-    from . import backup
+    from . import restore
 
     try:
-        result = backup.restore_spec(spec, at, out, name, force=force)
+        result = restore.restore_spec(spec, at, out, name, force=force)
     except ChartgenError as exc:
         fail(exc, output)
     if output is Output.json:

@@ -12,12 +12,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import presets, tuning
+from .limits import RESERVED_CONNECTIONS
 from .quantity import to_bytes
 from .spec import Spec
 
-#: Connections PostgreSQL must keep beside the pooler's: superusers, replication, Supabase services
-#: that connect directly (Realtime, migrations), monitoring.
-RESERVED_CONNECTIONS = 20
 
 
 _PART = re.compile(r'\["([^"]+)"\]|([^.\[\]]+)')

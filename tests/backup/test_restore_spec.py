@@ -11,7 +11,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from chartgen import backup, render
+from chartgen import backup, render, restore
 from chartgen.cli import app
 from chartgen.errors import ChartgenError
 
@@ -88,7 +88,7 @@ def test_bad_times_are_refused(tmp_path, at, fragment):
 
 def test_names(tmp_path):
     long = "a" * 48
-    assert backup.restored_name(long) == "a" * 42 + "-restored" and len(backup.restored_name(long)) == 51
+    assert restore.restored_name(long) == "a" * 42 + "-restored" and len(restore.restored_name(long)) == 51
     src = tmp_path / "long.yaml"
     src.write_text((EXAMPLES / "duo.yaml").read_text().replace("name: shop-db", f"name: {long}"))
     result = run("restore-spec", str(src), "--at", "latest", "-o", str(tmp_path / "o.yaml"))
@@ -103,13 +103,13 @@ def test_refusals(tmp_path):
     out = tmp_path / "o.yaml"
     out.write_text("keep")
     with pytest.raises(ChartgenError, match="already exists"):
-        backup.restore_spec(str(EXAMPLES / "duo.yaml"), "latest", str(out))
+        restore.restore_spec(str(EXAMPLES / "duo.yaml"), "latest", str(out))
     assert out.read_text() == "keep"
     plain = tmp_path / "plain.yaml"
     shutil.copy(EXAMPLES / "duo.yaml", plain)
     plain.write_text(plain.read_text().replace("enabled: true\n    gcs:", "enabled: false\n    gcs:"))
     with pytest.raises(ChartgenError, match="no backups to restore from"):
-        backup.restore_spec(str(plain), "latest", str(tmp_path / "p.yaml"))
+        restore.restore_spec(str(plain), "latest", str(tmp_path / "p.yaml"))
 
 
 def test_normalise_time():
@@ -118,4 +118,4 @@ def test_normalise_time():
     assert backup.CRD_TIMESTAMP.match(backup.normalise_time("2026-11-20T10:00:00.5z"))
     when = datetime(2026, 1, 1, tzinfo=timezone.utc)
     with pytest.raises(ChartgenError, match="in the future"):
-        backup.restore_spec(str(EXAMPLES / "duo.yaml"), "2026-01-02T00:00:00+00:00", "/nonexistent/x.yaml", now=when)
+        restore.restore_spec(str(EXAMPLES / "duo.yaml"), "2026-01-02T00:00:00+00:00", "/nonexistent/x.yaml", now=when)
