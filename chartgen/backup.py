@@ -38,9 +38,9 @@ Prefix ``P`` is empty for the cluster's own backups, ``CLONE_`` for ``spec.resto
 | backup.azure.storageAccount | AZURE_STORAGE_ACCOUNT | the account |
 | backup.azure.credentials | AZURE_STORAGE_ACCESS_KEY | secretKeyRef |
 | backup.schedule | BACKUP_SCHEDULE | cron |
-| backup.retention | BACKUP_NUM_TO_RETAIN | base backups kept |
+| backup.retention | BACKUP_NUM_TO_RETAIN | a count AND days: keep the newest N base backups, delete older ones only when at least N days old (Spilo raises both to 2) |
 | backup.compression | WALG_COMPRESSION_METHOD | lz4, lzma, zstd, brotli |
-| backup.fromReplica | WALG_BACKUP_FROM_REPLICA | "true" only (absent when false) |
+| backup.fromReplica | WALG_BACKUP_FROM_REPLICA | "true" only (absent when false); refused on single, warned on duo/trio |
 | restore.cluster | spec.clone.cluster | S3 with targetTime |
 | restore.cluster | CLONE_SCOPE | latest, or GCS/Azure (the operator sets it from spec.clone otherwise) |
 | restore.cluster | CLONE_METHOD | CLONE_WITH_WALE, same condition |
@@ -195,7 +195,59 @@ def _data_loss(data: dict) -> Iterator[Finding]:
         "empty segments, and as many uploads); 60 s or more is usual, CloudNativePG uses 300"), "warning"
 
 
-CHECKS = (_ca_bundle, _paths, _source_checks, _target_time, _data_loss)
+def _secrets_follow_source(data: dict) -> Iterator[Finding]:
+    """A restore or standby carries the source's Vault/pgsodium data: it needs the source's root key.
+
+    Without ``rootKey.existingSecret`` the chart generates a new random key at install, and every Vault
+    secret copied from the source stays encrypted with a key the new cluster does not have (after a restore
+    at once, for a standby at promotion). A new JWT secret "only" invalidates the API keys and issued tokens.
+    """
+    spec = _get(data, "spec")
+    if not isinstance(spec, dict):
+        return
+    for mode in ("restore", "standby"):
+        conf = spec.get(mode)
+        if not isinstance(conf, dict):
+            continue
+        src = conf.get("cluster") if isinstance(conf.get("cluster"), str) else "<source>"
+        when = "after the restore" if mode == "restore" else "once the standby is promoted"
+        if not _get(spec, "supabase", "rootKey", "existingSecret"):
+            yield ("spec", mode), (
+                f"{mode} without spec.supabase.rootKey.existingSecret: the chart would generate a new root key and "
+                f"the Vault/pgsodium secrets copied from {src} cannot be decrypted {when}; reference {src}'s root "
+                f"key Secret ({src}-supabase-root-key when its chart generated it)"), "error"
+        if not _get(spec, "supabase", "jwt", "existingSecret"):
+            yield ("spec", mode), (
+                f"{mode} without spec.supabase.jwt.existingSecret: a new JWT secret invalidates {src}'s API keys "
+                f"and every token it issued; reference {src}'s JWT Secret ({src}-supabase-jwt when its chart "
+                "generated it)"), "warning"
+
+
+def _from_replica(data: dict) -> Iterator[Finding]:
+    """WALG_BACKUP_FROM_REPLICA's traps, per topology (Spilo 4.0 postgres_backup.sh and launch.sh).
+
+    postgres_backup.sh exits on a primary when the variable is "true" and on a replica otherwise; the backup
+    that launch.sh starts at pod start waits for the primary role (patroni_wait.sh's default), so it never
+    runs with fromReplica; only the cron job (configure_spilo.py, on every pod) does, on every replica.
+    """
+    backup = _get(data, "spec", "backup")
+    if not (isinstance(backup, dict) and backup.get("enabled") is True and backup.get("fromReplica") is True):
+        return
+    topology = _get(data, "spec", "topology")
+    path = ("spec", "backup", "fromReplica")
+    if topology == "single":
+        yield path, ("fromReplica with topology single never takes a base backup: Spilo's backup script exits on "
+                     "a primary when WALG_BACKUP_FROM_REPLICA is true, and there is no replica; remove it"), "error"
+    elif topology in ("duo", "trio"):
+        extra = (" and both replicas take a base backup at the same time (two uploads, and two retention runs "
+                 "deleting concurrently)") if topology == "trio" else \
+            " and none while the only replica is down"
+        yield path, ("fromReplica: no base backup exists until the first schedule slot (the backup at pod start "
+                     f"runs on the primary only, and Spilo skips it there), so a restore is impossible until then,"
+                     f"{extra}; leave it false unless the primary cannot spare the I/O"), "warning"
+
+
+CHECKS = (_ca_bundle, _paths, _source_checks, _target_time, _data_loss, _secrets_follow_source, _from_replica)
 
 
 # --- the rendered environment, checked against Spilo's traps -----------------------------------------

@@ -239,7 +239,8 @@ def diff(
 ) -> None:
     """Show what upgrading to this spec changes in the rendered manifests, and warn on dangerous changes.
 
-    Exit 0 when nothing changes, 1 when something does (like diff(1))."""
+    Exit 0 when nothing changes, 1 when something does (like diff(1)), 2 when a change cannot work (a major
+    version downgrade)."""
     from . import diff as diff_mod, manifests, render as render_mod
 
     try:
@@ -250,15 +251,20 @@ def diff(
                                kube_version=render_mod.KUBE_VERSION, api_versions=render_mod.api_versions_for(new.spec))
     except ChartgenError as exc:
         fail(exc, output)
-    result = diff_mod.manifest_diff(old, new.manifests)
+    result = diff_mod.manifest_diff(old, new.manifests, old_label=against, new_label=spec)
     if output is Output.json:
-        typer.echo(json.dumps({"changed": result.changed, "dangers": result.dangers, "diff": result.text}, indent=2))
+        typer.echo(json.dumps({"changed": result.changed, "errors": result.errors, "dangers": result.dangers,
+                               "diff": result.text}, indent=2))
     else:
         typer.echo(result.text, nl=False)
         for danger in result.dangers:
             typer.echo(_color(f"warning: {danger}", "33", sys.stderr), err=True)
+        for error in result.errors:
+            typer.echo(_color(f"error: {error}", "31", sys.stderr), err=True)
         if not result.changed and not _State.quiet:
             typer.echo("no changes")
+    if result.errors:
+        raise typer.Exit(2)
     if result.changed:
         raise typer.Exit(1)
 

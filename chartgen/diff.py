@@ -23,6 +23,8 @@ _MASK = "<masked>"
 class Diff:
     text: str
     dangers: list[str] = field(default_factory=list)
+    #: Changes that cannot work at all (an upgrade must not be attempted), apart from the risky ones.
+    errors: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -44,7 +46,7 @@ def _masked(doc: dict) -> dict:
     return out
 
 
-def manifest_diff(old: list[dict], new: list[dict]) -> Diff:
+def manifest_diff(old: list[dict], new: list[dict], old_label: str = "old", new_label: str = "spec") -> Diff:
     olds = {_key(d): _masked(d) for d in old}
     news = {_key(d): _masked(d) for d in new}
     chunks: list[str] = []
@@ -52,8 +54,8 @@ def manifest_diff(old: list[dict], new: list[dict]) -> Diff:
         a = yaml.safe_dump(olds[key], sort_keys=True).splitlines(keepends=True) if key in olds else []
         b = yaml.safe_dump(news[key], sort_keys=True).splitlines(keepends=True) if key in news else []
         if a != b:
-            chunks.extend(difflib.unified_diff(a, b, fromfile=f"installed {key}", tofile=f"spec {key}"))
-    return Diff("".join(chunks), dangers(olds, news))
+            chunks.extend(difflib.unified_diff(a, b, fromfile=f"{old_label} {key}", tofile=f"{new_label} {key}"))
+    return Diff("".join(chunks), dangers(olds, news), errors(olds, news))
 
 
 def _pg(docs: dict) -> dict:
@@ -80,7 +82,7 @@ def dangers(olds: dict, news: dict) -> list[str]:
         except (KeyError, ValueError):
             pass
         ov, nv = old_pg.get("postgresql", {}).get("version"), new_pg.get("postgresql", {}).get("version")
-        if ov and nv and ov != nv:
+        if ov and nv and ov != nv and not _downgrade(ov, nv):
             found.append(f"PostgreSQL major version changes from {ov} to {nv}: the operator runs an in-place major "
                          "upgrade; take a backup and test it on a restored copy first")
         oi, ni = old_pg.get("numberOfInstances"), new_pg.get("numberOfInstances")
@@ -100,6 +102,30 @@ def dangers(olds: dict, news: dict) -> list[str]:
     for added in sorted(new_secrets - old_secrets):
         if old_secrets:
             found.append(f"{added} is new: check that it does not replace a secret already in use")
+    return found
+
+
+def _major(version) -> int | None:
+    try:
+        return int(str(version))
+    except ValueError:
+        return None
+
+
+def _downgrade(old, new) -> bool:
+    o, n = _major(old), _major(new)
+    return o is not None and n is not None and n < o
+
+
+def errors(olds: dict, news: dict) -> list[str]:
+    """Changes an upgrade cannot carry out: said as errors, so that nobody runs them."""
+    found = []
+    ov = _pg(olds).get("spec", {}).get("postgresql", {}).get("version")
+    nv = _pg(news).get("spec", {}).get("postgresql", {}).get("version")
+    if ov and nv and _downgrade(ov, nv):
+        found.append(f"PostgreSQL major version goes down from {ov} to {nv}: a data directory cannot be downgraded "
+                     f"(the operator only upgrades in place); to go back to {nv}, restore a backup taken before the "
+                     "upgrade into a new cluster (chartgen restore-spec)")
     return found
 
 

@@ -30,6 +30,11 @@ def spec(name: str = "acme-db", **sections) -> dict:
     data = copy.deepcopy(BASE)
     data["metadata"]["name"] = name
     data["spec"].update(copy.deepcopy(sections))
+    source = (sections.get("restore") or sections.get("standby") or {}).get("cluster")
+    if source and "supabase" not in sections:
+        # A restore or standby needs the source's root key (an error otherwise) and JWT secret (a warning).
+        data["spec"]["supabase"] = {"jwt": {"existingSecret": f"{source}-supabase-jwt"},
+                                    "rootKey": {"existingSecret": f"{source}-supabase-root-key"}}
     return data
 
 

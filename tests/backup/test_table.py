@@ -25,7 +25,7 @@ def table() -> tuple[set[str], set[str]]:
 
 
 SPECS = [
-    spec(backup={"enabled": True, "s3": {**MINIO, "prefix": "p"}, "fromReplica": True}),
+    spec(topology="duo", backup={"enabled": True, "s3": {**MINIO, "prefix": "p"}, "fromReplica": True}),
     spec(backup={"enabled": True, "s3": {"bucket": "b-1", "endpoint": "https://s3.example.com", "forcePathStyle": False,
                                          "disableSSE": False, "credentials": {"secretName": "c"}}}),
     spec(backup={"enabled": True, "gcs": {**GCS, "prefix": "p"}}),

@@ -33,7 +33,7 @@ def test_aws_s3(build):
 
 
 def test_s3_compatible_endpoint_with_ca_bundle(build):
-    cr = build(spec(backup={"enabled": True, "s3": {**MINIO, "prefix": "prod"}, "fromReplica": True,
+    cr = build(spec(topology="duo", backup={"enabled": True, "s3": {**MINIO, "prefix": "prod"}, "fromReplica": True,
                             "compression": "zstd", "schedule": "30 2 * * *", "retention": 3}))
     path = "s3://supabase-backups/prod/spilo/acme-db/wal/17"
     assert checked(cr) == {

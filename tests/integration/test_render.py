@@ -181,14 +181,34 @@ def test_diff_warns_on_dangerous_changes(tmp_path):
     render.write(render.build(str(ROOT / "examples" / "trio.yaml")), out)
     res = runner.invoke(app, ["diff", str(ROOT / "examples" / "trio.yaml"), "--against", str(out)])
     assert res.exit_code == 0 and "no changes" in res.output
-    risky = _variant(tmp_path, "risky.yaml", **{"size: 100Gi": "size: 60Gi", 'version: "17"': 'version: "15"',
-                                                 "topology: trio": "topology: duo",
+    risky = _variant(tmp_path, "risky.yaml", **{"size: 100Gi": "size: 60Gi", "topology: trio": "topology: duo",
                                                  "bucket: acme-db-backups": "bucket: other-bucket"})
     res = runner.invoke(app, ["diff", risky, "--against", str(out / "acme-db")])
     assert res.exit_code == 1
-    for phrase in ("storage shrinks", "major version changes from 17 to 15", "topology shrinks from 3 to 2",
-                   "backup target changes"):
+    for phrase in ("storage shrinks", "topology shrinks from 3 to 2", "backup target changes"):
         assert phrase in res.output, phrase
+    # the old side is what --against named, not an "installed" release
+    assert f"--- {out / 'acme-db'} postgresql/acme-db" in res.stdout and f"+++ {risky} postgresql/acme-db" in res.stdout
+    assert "installed" not in res.stdout
+
+
+def test_diff_refuses_a_major_downgrade_and_warns_on_an_upgrade(tmp_path):
+    old15 = tmp_path / "old15"
+    render.write(render.build(_variant(tmp_path, "v15.yaml", **{'version: "17"': 'version: "15"'})), old15)
+    res = runner.invoke(app, ["diff", str(ROOT / "examples" / "trio.yaml"), "--against", str(old15)])
+    assert res.exit_code == 1, res.output
+    assert "warning: PostgreSQL major version changes from 15 to 17" in res.output
+    old17 = tmp_path / "old17"
+    render.write(render.build(str(ROOT / "examples" / "trio.yaml")), old17)
+    down = _variant(tmp_path, "down.yaml", **{'version: "17"': 'version: "15"'})
+    res = runner.invoke(app, ["diff", down, "--against", str(old17)])
+    assert res.exit_code == 2, res.output
+    assert "error: PostgreSQL major version goes down from 17 to 15" in res.output
+    assert "in-place major upgrade" not in res.output
+    res = runner.invoke(app, ["diff", down, "--against", str(old17), "--output", "json"])
+    report = json.loads(res.stdout)
+    assert res.exit_code == 2 and report["errors"] and report["changed"]
+    assert not any("major version" in d for d in report["dangers"])
 
 
 def test_self_check_refuses_values_the_chart_schema_rejects(tmp_path, monkeypatch):

@@ -20,6 +20,9 @@ S3 = {"bucket": "acme-backups", "credentials": {"secretName": "acme-s3"}}
 def findings(**spec) -> list[tuple[str, str, str]]:
     data = copy.deepcopy(MINIMAL)
     data["spec"].update(spec)
+    if ("restore" in spec or "standby" in spec) and "supabase" not in spec:
+        # the source's Secrets, which a restore or standby needs (tested on their own below)
+        data["spec"]["supabase"] = {"jwt": {"existingSecret": "old-jwt"}, "rootKey": {"existingSecret": "old-key"}}
     return [(schema.dotted(p), m, s) for p, m, s in checks.check(schema.apply_defaults(data))]
 
 
@@ -299,3 +302,27 @@ def test_service_monitor_behind_a_network_policy_needs_a_scrape_namespace():
     assert found and found[0][2] == "warning"
     data["spec"]["networkPolicy"]["metricsNamespaces"] = ["monitoring"]
     assert not [f for f in checks_mod.check(data) if f[0] == ("spec", "networkPolicy", "metricsNamespaces")]
+
+
+# ---- data risk: secrets of a restore/standby, fromReplica per topology ------------------------------------
+
+@pytest.mark.parametrize("mode", ["restore", "standby"])
+def test_restore_or_standby_needs_the_sources_root_key(mode):
+    found = findings(backup={"enabled": True, "s3": S3}, supabase={}, **{mode: {"cluster": "old-db"}})
+    assert [(p, s) for p, _, s in found] == [(f"spec.{mode}", "error"), (f"spec.{mode}", "warning")], found
+    assert "old-db-supabase-root-key" in found[0][1] and "old-db-supabase-jwt" in found[1][1]
+    only_jwt = findings(backup={"enabled": True, "s3": S3}, supabase={"rootKey": {"existingSecret": "k"}},
+                        **{mode: {"cluster": "old-db"}})
+    assert [s for _, _, s in only_jwt] == ["warning"]
+
+
+@pytest.mark.parametrize(("topology", "severity", "fragment"), [
+    ("single", "error", "never takes a base backup"),
+    ("duo", "warning", "none while the only replica is down"),
+    ("trio", "warning", "both replicas take a base backup at the same time"),
+])
+def test_from_replica_per_topology(topology, severity, fragment):
+    found = findings(topology=topology, backup={"enabled": True, "s3": S3, "fromReplica": True})
+    path, message = only(found, severity)
+    assert path == "spec.backup.fromReplica" and fragment in message
+    assert findings(topology=topology, backup={"enabled": True, "s3": S3, "fromReplica": False}) == []

@@ -117,6 +117,13 @@ CASES: dict[str, tuple[int, list[Want]]] = {
         W("19:5", "spec.pooler.mdoe", 'unknown field; did you mean "mode"?'),
         W("21:12", "chart.version", 'string "one" is not valid'),
     ]),
+    "restore-without-root-key": (1, [W("26:3", "spec.restore", "restore without spec.supabase.rootKey.existingSecret"),
+                                     W("26:3", "spec.restore", "a new JWT secret invalidates acme-db-old's API keys",
+                                       warning=True)]),
+    "standby-without-root-key": (1, [W("26:3", "spec.standby", "cannot be decrypted once the standby is promoted")]),
+    "from-replica-single": (1, [W("26:18", "spec.backup.fromReplica", "never takes a base backup")]),
+    "warning-from-replica-trio": (0, [W("26:18", "spec.backup.fromReplica", "both replicas take a base backup",
+                                        warning=True)]),
     "warning-durability-sync-duo": (0, [W("9:15", "spec.durability", "with topology duo, sync keeps writing", warning=True)]),
 }
 
