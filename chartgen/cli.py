@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from enum import Enum
 from pathlib import Path
 from typing import List, Optional
@@ -608,25 +609,45 @@ def lab(
     spec: str = typer.Argument(..., metavar="SPEC"),
     experiments: str = typer.Option(
         "hard_kill,switchover", "--experiments", "-e",
-        help="Comma-separated: hard_kill, graceful_stop, switchover, freeze, sync_replica_loss, dcs_stall."),
+        help="Comma-separated: hard_kill, graceful_stop, switchover, freeze, sync_replica_loss, dcs_stall; "
+             "'none' only brings the cluster up."),
     runs: int = typer.Option(1, "--runs", min=1, max=50, help="Repetitions of each experiment."),
+    payload: Optional[str] = typer.Option(
+        None, "--payload", envvar="CHARTGEN_LAB_PAYLOAD",
+        help="Supabase's SQL in the /docker-entrypoint-initdb.d layout, as image/fetch-supabase-sql.sh LOCK DIR "
+             "writes it; members then bootstrap like the image and Supabase's invariants are checked."),
+    hold: bool = typer.Option(False, "--hold", help="Keep the cluster running after the experiments until Ctrl-C."),
     out: Optional[str] = typer.Option(None, "--out", help="Write the results as JSON to this file."),
-    artifacts: Optional[str] = typer.Option(None, "--artifacts", help="Keep the logs of anomalous runs here."),
+    artifacts: Optional[str] = typer.Option(
+        None, "--artifacts", help="Keep every member's logs and configs here when the cluster does not start or "
+                                  "a run fails, loses writes or breaks an invariant."),
     output: Output = typer.Option(Output.text, "--output"),
 ) -> None:
-    """Run a spec's Patroni settings on a local etcd + Patroni + PostgreSQL cluster and break it on purpose.
+    """Run a spec's cluster locally (etcd + Patroni + PostgreSQL + PgBouncer) and break it on purpose.
 
-    Needs Debian's postgresql-15, etcd-server and pgbouncer and a Patroni venv ($CHARTGEN_PATRONI_VENV);
-    everything binds to 127.0.0.1 and is stopped when the command ends, also on Ctrl-C."""
+    Prints the time until the cluster is Supabase-ready and its connection strings, then runs the
+    experiments and checks Supabase's invariants after each. Needs Debian's postgresql-15, etcd-server and
+    pgbouncer and a Patroni venv ($CHARTGEN_PATRONI_VENV); everything binds to 127.0.0.1 and is stopped
+    when the command ends, also on Ctrl-C."""
     from . import lab as lab_mod
     from . import render as render_mod
 
-    names = [e.strip() for e in experiments.split(",") if e.strip()]
+    names = [e.strip() for e in experiments.split(",") if e.strip() and e.strip() != "none"]
     say = (lambda line: typer.echo(line, err=True)) if output is Output.json else typer.echo
+
+    def wait_for_ctrl_c(cluster) -> None:
+        say("holding the cluster; Ctrl-C stops it")
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            say("stopping")
+
     try:
         manifests = render_mod.render_manifests(spec)
         result = lab_mod.run_from_manifests(manifests, experiments=names, runs=runs, out=out, log=say,
-                                            artifacts=artifacts)
+                                            artifacts=artifacts, payload=payload,
+                                            on_cluster=wait_for_ctrl_c if hold else None)
     except ChartgenError as exc:
         fail(exc, output)
     if output is Output.json:

@@ -12,12 +12,15 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 import urllib.request
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import pgenv, procs, spilo
+from . import failures, pgenv, procs, spilo
+from . import supabase as supabase_mod
 from .errors import LabError
 from .plan import LabPlan
 
@@ -39,9 +42,71 @@ def _http_json(url: str, timeout: float = 1.0) -> dict:
         return json.loads(resp.read().decode())
 
 
+@dataclass(frozen=True)
+class Endpoint:
+    """One way in: libpq parameters (password included: it is a throwaway lab) and what it is."""
+
+    role: str                              # primary | replica | pooler
+    member: str | None                     # the member behind it (None: whichever is the leader)
+    hosts: tuple[tuple[str, int], ...]     # several: a multi-host string, as libpq takes it
+    user: str
+    password: str
+    dbname: str = "postgres"
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def port(self) -> int:
+        return self.hosts[0][1]
+
+    def dsn(self, **override: str) -> str:
+        parts = {"host": ",".join(h for h, _ in self.hosts), "port": ",".join(str(p) for _, p in self.hosts),
+                 "user": self.user, "password": self.password, "dbname": self.dbname, **self.extra, **override}
+        return " ".join(f"{k}={v}" for k, v in parts.items())
+
+    def uri(self) -> str:
+        """Printable: without the password."""
+        hosts = ",".join(f"{h}:{p}" for h, p in self.hosts)
+        query = "&".join(f"{k}={v}" for k, v in self.extra.items())
+        return f"postgresql://{self.user}@{hosts}/{self.dbname}" + (f"?{query}" if query else "")
+
+
+@dataclass(frozen=True)
+class ConnectionInfo:
+    """Where to connect right now: the leader, the streaming replicas and PgBouncer (when the CR has one).
+
+    ``primary`` is a multi-host string over every member with target_session_attrs=read-write, which finds
+    the leader after a failover like the operator's master Service; ``leader`` is the current one directly.
+    ``supabase_password`` is POSTGRES_PASSWORD from the lab's Secret mount: Supabase's roles.sql gives it to
+    authenticator, pgbouncer, supabase_auth_admin, supabase_storage_admin and the other service roles, and
+    the bootstrap to supabase_admin (on Kubernetes the operator later resets the roles in the CR's
+    ``users`` to its own Secrets; the lab has no operator).
+    """
+
+    primary: Endpoint
+    leader: Endpoint
+    replicas: list[Endpoint]
+    pooler: Endpoint | None
+    superuser_password: str
+    supabase_password: str | None
+    secrets_dir: Path | None
+
+    def lines(self) -> list[str]:
+        out = [f"primary  {self.primary.uri()}", f"leader   {self.leader.uri()}  ({self.leader.member})"]
+        out += [f"replica  {r.uri()}  ({r.member})" for r in self.replicas]
+        if self.pooler is not None:
+            out.append(f"pooler   {self.pooler.uri()}  (PgBouncer -> {self.pooler.member})")
+        where = f"; Supabase roles: {self.secrets_dir / 'POSTGRES_PASSWORD'}" if self.secrets_dir else ""
+        out.append(f"passwords: postgres in the Patroni config's superuser section{where}")
+        return out
+
+
 class Cluster:
     def __init__(self, plan: LabPlan, log: Callable[[str], None] = print, workdir: Path | None = None,
-                 keep: bool = False):
+                 keep: bool = False, payload: Path | str | None = None, root_key: str | None = None,
+                 pooler: bool = True):
+        """``payload``: a /docker-entrypoint-initdb.d layout (image/fetch-supabase-sql.sh) applied by the
+        image's post_init; ``root_key``: the key to put in the Secret mount instead of a generated one;
+        ``pooler``: start PgBouncer (when the CR enables one) once the cluster is ready."""
         self.plan = plan
         self.log = log
         self.venv = patroni_venv()
@@ -68,16 +133,43 @@ class Cluster:
         self.frozen: set[int] = set()
         self.seen_pids: dict[int, str] = {}
         self.ports_used: list[int] = []
+        self.payload = Path(payload) if payload is not None else None
+        self.root_key = root_key
+        self.want_pooler = pooler
+        self.supabase: supabase_mod.SupabaseSetup | None = None
+        self.log_offsets: dict[str, int] = {}
+        self.ready_s: float | None = None
+        # Until the cluster is first ready, Patroni's own "bootstrap failed / could not start" lines end a
+        # wait at once; afterwards members are broken on purpose and only an exited Patroni does.
+        self._starting = True
+        self.stopped_on_purpose: set[str] = set()
+        self.pooler_target: str | None = None
+        self._follow_stop = threading.Event()
+        self._follower: threading.Thread | None = None
         self._stopped = False
         procs.register_cleanup(self.stop)
 
     # ---- lifecycle -------------------------------------------------------------------------------------
 
-    def start(self, timeout: float = 180) -> None:
+    def start(self, timeout: float = 300) -> float:
+        """Bring the cluster up; returns the seconds until it was Supabase-ready (see ``wait_ready``).
+
+        A member that cannot start fails this within seconds with PostgreSQL's own error and its log's path.
+        """
+        t0 = time.monotonic()
         self._start_etcd()
         for note in self.plan.ignored:
             self.log(note)
-        shared = spilo.cluster_config(self.plan, self.bindir, self.log)
+        if self.plan.secrets is not None:
+            self.supabase = supabase_mod.prepare(self.workdir, self.payload, self.plan.secrets, self.bindir,
+                                                 self.log, root_key=self.root_key)
+            procs.give_to_postgres(self.workdir / "scripts")
+            procs.give_to_postgres(self.supabase.secrets)
+            self.supabase.secrets.chmod(0o750)
+        elif self.payload is not None:
+            raise LabError(f"postgresql/{self.plan.name} mounts no {supabase_mod.SECRETS_VOLUME} volume; "
+                           "a Supabase payload needs the chart's Secret mount")
+        shared = spilo.cluster_config(self.plan, self.bindir, self.log, self.supabase)
         for m in self.members:
             m.root.mkdir(parents=True)
             m.socket_dir.mkdir()
@@ -89,7 +181,44 @@ class Cluster:
             self.start_member(m.name)
         self.log(f"cluster {self.plan.name}: {self.plan.members} members, ttl {self.plan.ttl} / loop_wait "
                  f"{self.plan.loop_wait} / retry_timeout {self.plan.retry_timeout}, {self.plan.durability}")
+        self.wait_ready(timeout)
+        self.ready_s = round(time.monotonic() - t0, 2)
+        self._starting = False
+        if self.want_pooler and self.plan.pooler is not None:
+            self.start_pgbouncer(follow=True)
+        return self.ready_s
+
+    @property
+    def supabase_ready_needed(self) -> bool:
+        return self.supabase is not None and self.supabase.payload is not None
+
+    def wait_ready(self, timeout: float) -> None:
+        """Every member up and streaming, and (with a payload) the leader holds Supabase's schemas and one
+        applied-files row per payload file."""
         self.wait_healthy(timeout, "bootstrap")
+        if not self.supabase_ready_needed:
+            return
+        leader = self.leader()
+        if leader is None:
+            raise LabError("no leader after the bootstrap")
+        missing = self.missing_supabase(leader)
+        if missing:
+            raise LabError(f"{leader} is the leader but the bootstrap left it without {missing}; its log: "
+                           f"{self.member(leader).log_path}")
+
+    def missing_supabase(self, name: str) -> str:
+        """'' when ``name`` has Supabase's schemas and every payload file applied, else what is missing."""
+        assert self.supabase is not None
+        schemas = "','".join(supabase_mod.SUPABASE_SCHEMAS)
+        have = set(self.psql(name, f"select nspname from pg_namespace where nspname in ('{schemas}')").split())
+        lacking = [s for s in supabase_mod.SUPABASE_SCHEMAS if s not in have]
+        if lacking:
+            return f"the schemas {', '.join(lacking)}"
+        applied = set(self.psql(name, "select name from supabase_bootstrap.applied_files").split())
+        pending = [f for f in self.supabase.files if f not in applied]
+        if pending:
+            return f"{len(pending)} applied payload files (first: {pending[0]})"
+        return ""
 
     def _start_etcd(self) -> None:
         c, p = self.etcd_client_port, self.etcd_peer_port
@@ -118,6 +247,10 @@ class Cluster:
         if old is not None and old.alive():
             raise LabError(f"{name} is already running (pid {old.pid})")
         env = {"PATH": "/usr/bin:/bin", "HOME": str(m.root), "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
+        # PostgreSQL's own bin dir first: the post_init hooks call psql as the image's PATH would.
+        env["PATH"] = f"{self.bindir}:{env['PATH']}"
+        self.log_offsets[name] = m.log_path.stat().st_size if m.log_path.exists() else 0
+        self.stopped_on_purpose.discard(name)
         proc = procs.Proc(name, procs.as_postgres([str(self.venv / "bin" / "patroni"), str(m.config_path)]),
                           log=m.log_path, env=env, cwd=m.root)
         self.patroni[name] = proc
@@ -130,6 +263,9 @@ class Cluster:
             return
         self._stopped = True
         procs.unregister_cleanup(self.stop)
+        self._follow_stop.set()
+        if self._follower is not None:
+            self._follower.join(5)
         for pid in list(self.frozen):
             procs.signal_pid(pid, signal.SIGCONT)
         self.frozen.clear()
@@ -264,16 +400,64 @@ class Cluster:
     def wait_healthy(self, timeout: float, what: str) -> float:
         try:
             return procs.wait_until(self._healthy_or_raise, timeout, f"{self.plan.name} healthy after {what}",
-                                    interval=0.2)
+                                    interval=0.2, raise_on=LabError)
         except TimeoutError as exc:
-            tails = "\n".join(f"--- {m.name}\n{self.patroni[m.name].log_tail(12)}" for m in self.members
-                              if m.name in self.patroni)
-            raise LabError(f"{exc}; members: {self.members_status()}\n{tails}") from None
+            tails = "\n".join(f"--- {m.name} ({m.log_path})\n{self.patroni[m.name].log_tail(12)}"
+                              for m in self.members if m.name in self.patroni)
+            found = [e for e in (self.member_failure(m.name, final=True) for m in self.members) if e]
+            why = ("\n" + "\n".join(found)) if found else ""
+            raise LabError(f"{exc}; members: {self.members_status()}{why}\n{tails}") from None
 
     def _healthy_or_raise(self) -> bool:
         if self.etcd is not None and not self.etcd.alive():
             raise LabError(f"etcd exited:\n{self.etcd.log_tail()}")
+        found = [e for e in (self.member_failure(m.name) for m in self.members) if e]
+        if found:
+            raise LabError("a member cannot start:\n" + "\n".join(found))
         return self.healthy()
+
+    def member_failure(self, name: str, final: bool = False) -> str | None:
+        """Why ``name`` will not come up, from its log since it was last started; None if nothing says so.
+
+        ``final``: also explain a member that is merely not up yet (used once a wait has timed out).
+        """
+        proc = self.patroni.get(name)
+        if proc is None:
+            return None
+        m = self.member(name)
+        text = failures.read_from(m.log_path, self.log_offsets.get(name, 0))
+        exited = proc.proc.poll()
+        if exited is not None and name in self.stopped_on_purpose:
+            return None
+        if exited is None and not self._starting and not final:
+            return None
+        found = failures.explain(name, m.log_path, text, exited)
+        if found is None and final:
+            causes = failures.causes(text)
+            if causes:
+                found = f"{name}: not up; PostgreSQL said: {causes[-1]}\n  log: {m.log_path}"
+        return found
+
+    def keep_artifacts(self, dest: Path) -> Path:
+        """Every member's Patroni config and log, PostgreSQL's configs, etcd's and PgBouncer's logs."""
+        dest.mkdir(parents=True, exist_ok=True)
+        for m in self.members:
+            failures.keep_member(m.root, dest / m.name)
+        for f in (self.workdir / "etcd.log",):
+            if f.is_file():
+                shutil.copy(f, dest / f.name)
+        bouncer = self.workdir / "pgbouncer"
+        if bouncer.is_dir():
+            (dest / "pgbouncer").mkdir(exist_ok=True)
+            for f in bouncer.iterdir():
+                if f.is_file() and f.name != "userlist.txt":
+                    shutil.copy(f, dest / "pgbouncer" / f.name)
+        if self.supabase is not None:
+            (dest / "supabase").mkdir(exist_ok=True)
+            shutil.copy(self.supabase.scripts / "supabase" / "defaults.env", dest / "supabase" / "defaults.env")
+            (dest / "supabase" / "secret-files.txt").write_text(
+                "".join(f"{p.name}\n" for p in sorted(self.supabase.secrets.iterdir())))
+        return dest
 
     def wait_leader(self, timeout: float, other_than: str | None = None) -> tuple[str, float]:
         found: list[str] = []
@@ -315,6 +499,7 @@ class Cluster:
 
     def kill_member(self, name: str) -> list[int]:
         """A node crash: SIGKILL to Patroni, the postmaster and all its children at once."""
+        self.stopped_on_purpose.add(name)
         pids = self.member_pids(name)
         for pid in pids:
             procs.signal_pid(pid, signal.SIGKILL)
@@ -327,6 +512,7 @@ class Cluster:
     def stop_member_graceful(self, name: str, timeout: float = 60) -> None:
         """A pod deletion: SIGTERM to Patroni, which stops PostgreSQL and releases the leader key."""
         proc = self.patroni[name]
+        self.stopped_on_purpose.add(name)
         proc.signal(signal.SIGTERM)
         try:
             proc.proc.wait(timeout)
@@ -364,10 +550,17 @@ class Cluster:
 
     # ---- PgBouncer ---------------------------------------------------------------------------------------
 
-    def start_pgbouncer(self, target: str | None = None) -> int:
-        """PgBouncer in front of the leader (the operator points it at the master Service)."""
+    def start_pgbouncer(self, target: str | None = None, follow: bool = False) -> int:
+        """PgBouncer in front of the leader (the operator points it at the master Service); its port.
+
+        With Supabase's payload it authenticates clients like Supabase's pooler: ``auth_user`` pgbouncer and
+        ``auth_query`` pgbouncer.get_auth($1), so any role logs in without being listed in a file.
+        ``follow``: repoint it at the new leader after a failover, as the master Service's endpoint moves.
+        """
         from . import pooler
 
+        if self.pgbouncer is not None and self.pgbouncer.alive() and self.pgbouncer_port is not None:
+            return self.pgbouncer_port
         if self.plan.pooler is None:
             raise LabError(f"postgresql/{self.plan.name} has no connection pooler enabled")
         target = target or self.leader()
@@ -376,7 +569,14 @@ class Cluster:
         port = procs.free_port()
         root = self.workdir / "pgbouncer"
         root.mkdir(exist_ok=True)
-        ini = pooler.write_config(self.plan.pooler, root, port, self.member(target).pg_port, self.creds)
+        auth = None
+        if self.supabase_ready_needed:
+            assert self.supabase is not None
+            auth = pooler.AuthQuery(user=pooler.SUPABASE_AUTH_USER, password=self.supabase.postgres_password,
+                                    query=pooler.SUPABASE_AUTH_QUERY)
+        self._pooler_settings = (root, port, auth)
+        ini = pooler.write_config(self.plan.pooler, root, port, self.member(target).pg_port, self.creds, auth)
+        self.pooler_target = target
         procs.give_to_postgres(root)
         pooler.raise_fd_limit()
         self.pgbouncer = procs.Proc("pgbouncer", procs.as_postgres(["pgbouncer", str(ini)]),
@@ -389,7 +589,57 @@ class Cluster:
                              15, "pgbouncer listening")
         except TimeoutError:
             raise LabError(f"pgbouncer did not start:\n{self.pgbouncer.log_tail()}") from None
+        if follow and self._follower is None:
+            self._follower = threading.Thread(target=self._follow_leader, name="pgbouncer-follower", daemon=True)
+            self._follower.start()
         return port
+
+    def repoint_pooler(self) -> str | None:
+        """Point PgBouncer at the member that is primary now (config rewrite + SIGHUP); the target."""
+        from . import pooler
+
+        if self.pgbouncer is None or not self.pgbouncer.alive() or self.plan.pooler is None:
+            return None
+        primary = self.primary()
+        if primary is None or primary == self.pooler_target:
+            return self.pooler_target
+        root, port, auth = self._pooler_settings
+        pooler.write_config(self.plan.pooler, root, port, self.member(primary).pg_port, self.creds, auth)
+        procs.give_to_postgres(root)
+        self.pgbouncer.signal(signal.SIGHUP)
+        self.pooler_target = primary
+        return primary
+
+    def _follow_leader(self) -> None:
+        while not self._follow_stop.wait(0.5):
+            try:
+                self.repoint_pooler()
+            except Exception:  # noqa: BLE001 - a member mid-failover; the next round sees the new state
+                continue
+
+    def connection_info(self) -> ConnectionInfo:
+        """Endpoints as of now (the leader and the replicas move with every failover)."""
+        leader = self.primary() or self.leader()
+        if leader is None:
+            raise LabError("no leader right now")
+        pw = self.creds.superuser_password
+
+        def ep(role: str, name: str) -> Endpoint:
+            return Endpoint(role, name, (("127.0.0.1", self.member(name).pg_port),), spilo.SUPERUSER, pw)
+
+        replicas = [ep("replica", m.name) for m in self.members
+                    if m.name != leader and (self.member_state(m.name) or {}).get("role") == "replica"]
+        primary = Endpoint("primary", None, tuple(("127.0.0.1", m.pg_port) for m in self.members),
+                           spilo.SUPERUSER, pw, extra={"target_session_attrs": "read-write"})
+        pooler_ep = None
+        if self.pgbouncer is not None and self.pgbouncer.alive() and self.pgbouncer_port is not None:
+            pooler_ep = Endpoint("pooler", self.pooler_target, (("127.0.0.1", self.pgbouncer_port),),
+                                 spilo.SUPERUSER, pw)
+        sb = self.supabase
+        return ConnectionInfo(primary=primary, leader=ep("primary", leader), replicas=replicas, pooler=pooler_ep,
+                              superuser_password=pw,
+                              supabase_password=sb.postgres_password if sb and "POSTGRES_PASSWORD" in sb.values
+                              else None, secrets_dir=sb.secrets if sb else None)
 
     def __enter__(self) -> Cluster:
         return self

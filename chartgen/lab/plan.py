@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import LabError
+from .supabase import SecretsVolume, secrets_volume
 
 POSTGRESQL_KIND = ("acid.zalan.do/v1", "postgresql")
 PG_LAB_MAJOR = "15"      # pgenv.PG_MAJOR; kept here so reading a plan needs no PostgreSQL
@@ -65,6 +66,7 @@ class LabPlan:
     local_parameters: dict[str, str]
     pg_hba: list[str] = field(default_factory=list)
     pooler: PoolerPlan | None = None
+    secrets: SecretsVolume | None = None               # the CR's Supabase Secret mount (supabase.py)
     ignored: list[str] = field(default_factory=list)   # CR sections the lab does not reproduce, said out loud
 
     @property
@@ -161,4 +163,4 @@ def from_manifests(manifests: list[dict]) -> LabPlan:
                        "the failover behaviour under test is Patroni's")
     return LabPlan(name=name, members=members, version=version, dcs=dcs, bootstrap_parameters=bootstrap,
                    local_parameters=local, pg_hba=list(patroni.get("pg_hba") or []), pooler=pooler_plan(spec),
-                   ignored=ignored)
+                   secrets=secrets_volume(cr, manifests), ignored=ignored)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import resource
+from dataclasses import dataclass
 from pathlib import Path
 
 from .plan import PoolerPlan
@@ -19,10 +20,30 @@ def raise_fd_limit() -> int:
     return soft
 
 
-def write_config(plan: PoolerPlan, root: Path, port: int, target_port: int, creds: Credentials) -> Path:
+# Supabase's PgBouncer lookup: the role and SECURITY DEFINER function that the payload's
+# init-scripts/00-schema.sql (ansible/files/pgbouncer_config/pgbouncer_auth_schema.sql) creates.
+SUPABASE_AUTH_USER = "pgbouncer"
+SUPABASE_AUTH_QUERY = "SELECT * FROM pgbouncer.get_auth($1)"
+
+
+@dataclass(frozen=True)
+class AuthQuery:
+    """PgBouncer's auth_user (listed in the auth file) and the query it runs for every other role."""
+
+    user: str
+    password: str
+    query: str
+
+
+def write_config(plan: PoolerPlan, root: Path, port: int, target_port: int, creds: Credentials,
+                 auth_query: AuthQuery | None = None) -> Path:
     auth = root / "userlist.txt"
-    auth.write_text(f'"{SUPERUSER}" "{creds.superuser_password}"\n')
+    users = [(SUPERUSER, creds.superuser_password)]
+    if auth_query is not None:
+        users.append((auth_query.user, auth_query.password))
+    auth.write_text("".join(f'"{u}" "{p}"\n' for u, p in users))
     auth.chmod(0o600)
+    lookup = [f"auth_user = {auth_query.user}", f"auth_query = {auth_query.query}"] if auth_query else []
     ini = root / "pgbouncer.ini"
     ini.write_text("\n".join([
         "[databases]",
@@ -33,6 +54,7 @@ def write_config(plan: PoolerPlan, root: Path, port: int, target_port: int, cred
         "unix_socket_dir =",
         "auth_type = scram-sha-256",
         f"auth_file = {auth}",
+        *lookup,
         f"logfile = {root / 'pgbouncer.log'}",
         f"pool_mode = {plan.mode}",
         f"max_client_conn = {plan.max_client_conn}",

@@ -50,13 +50,19 @@ def port_open(port: int, host: str = LOOPBACK) -> bool:
         return s.connect_ex((host, port)) == 0
 
 
-def wait_until(check: Callable[[], bool], timeout: float, what: str, interval: float = 0.1) -> float:
-    """Poll ``check`` until it is true; return the monotonic time it became true."""
+def wait_until(check: Callable[[], bool], timeout: float, what: str, interval: float = 0.1,
+               raise_on: type[BaseException] | tuple[type[BaseException], ...] = ()) -> float:
+    """Poll ``check`` until it is true; return the monotonic time it became true.
+
+    An exception from ``check`` means "not yet", except those of the ``raise_on`` types: they end the wait.
+    """
     deadline = time.monotonic() + timeout
     while True:
         try:
             if check():
                 return time.monotonic()
+        except raise_on:
+            raise
         except Exception:  # noqa: BLE001 - not ready yet
             pass
         if time.monotonic() >= deadline:

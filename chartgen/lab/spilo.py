@@ -18,6 +18,7 @@ import yaml
 from ..dicts import deep_merge
 from . import pgenv
 from .plan import LabPlan
+from .supabase import SupabaseSetup, key_script_parameters
 
 DEFAULTS_FILE = Path(__file__).with_name("spilo.yaml")
 SUPERUSER = "postgres"
@@ -70,7 +71,8 @@ class ClusterConfig:
     local_parameters: dict[str, str]
 
 
-def cluster_config(plan: LabPlan, bindir: Path, log: Callable[[str], None]) -> ClusterConfig:
+def cluster_config(plan: LabPlan, bindir: Path, log: Callable[[str], None],
+                   supabase: SupabaseSetup | None = None) -> ClusterConfig:
     defaults = load_defaults()
     lab = defaults["lab"]
     owned = set(lab["owned_parameters"])
@@ -79,6 +81,8 @@ def cluster_config(plan: LabPlan, bindir: Path, log: Callable[[str], None]) -> C
     dcs_params = {**defaults["dcs"]["postgresql"]["parameters"], **plan.bootstrap_parameters}
     dcs_params = pgenv.adapt_parameters({k: str(v) for k, v in dcs_params.items()}, bindir, caps, owned, log,
                                         "bootstrap.dcs.postgresql.parameters")
+    if supabase is not None:
+        dcs_params = key_script_parameters(dcs_params, supabase, log, "bootstrap.dcs.postgresql.parameters")
     dcs: dict[str, Any] = deep_merge(defaults["dcs"], {k: v for k, v in plan.dcs.items()})
     dcs["postgresql"]["parameters"] = dcs_params
     for note in plan.timing_notes():
@@ -94,7 +98,11 @@ def cluster_config(plan: LabPlan, bindir: Path, log: Callable[[str], None]) -> C
     if plan.pg_hba:
         log(f"postgresql.pg_hba: the CR's {len(plan.pg_hba)} rules (pod networks, TLS) are replaced by "
             "loopback password rules")
-    return ClusterConfig(bootstrap={"dcs": dcs, "initdb": defaults["initdb"]}, local_parameters=local)
+    bootstrap: dict[str, Any] = {"dcs": dcs, "initdb": defaults["initdb"]}
+    if supabase is not None and supabase.post_init is not None:
+        # configure_spilo.py: `post_init: /scripts/post_init.sh "{{HUMAN_ROLE}}"`; Patroni appends the conninfo.
+        bootstrap["post_init"] = supabase.post_init
+    return ClusterConfig(bootstrap=bootstrap, local_parameters=local)
 
 
 def pg_hba() -> list[str]:

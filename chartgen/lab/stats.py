@@ -17,7 +17,7 @@ def percentile(values: Iterable[float], q: float) -> float | None:
 
 
 def summarize(runs: list[dict]) -> dict[str, dict]:
-    """Per experiment: runs, p50/p95/max outage, lost acks, failed runs, split-brain writes."""
+    """Per experiment: runs, p50/p95/max outage, lost acks, failed runs, split-brain writes, invariant failures."""
     out: dict[str, dict] = {}
     for name in dict.fromkeys(r["experiment"] for r in runs):
         rs = [r for r in runs if r["experiment"] == name]
@@ -38,6 +38,9 @@ def summarize(runs: list[dict]) -> dict[str, dict]:
             "unknown": sum(r["unknown"] for r in rs),
             "split_brain_writes": sum(split) if split else None,
             "split_brain_window_max_s": max(windows) if windows else None,
+            # Supabase's invariants (chartgen/lab/invariants.py) checked after the run; None: not checked
+            "invariant_failures": sum(len(r.get("invariant_failures") or []) for r in rs)
+            if any("invariants" in r for r in rs) else None,
             # sync_replica_loss: runs in which writes stayed blocked until the standby came back
             "blocked_until_repair": sum(1 for x in resumed if not x) if resumed else None,
         }
