@@ -1,14 +1,17 @@
 #!/usr/bin/env python3
-"""HA presets measured on a real local Patroni cluster: outage, lost acknowledged commits, split brain.
+"""HA presets measured on a real local Patroni cluster: outage, lost acknowledged commits, split brain,
+time to Supabase-ready and Supabase's invariants.
 
-For each failover preset x durability, the postgresql resource (a rendered chart's, or the test fixture)
-gets the preset's spec.patroni values, and chartgen.lab runs the experiments on a 3-member etcd + Patroni +
-PostgreSQL cluster on loopback. Prints one table row per preset x durability x experiment and writes the
-raw runs as JSON under bench/results/.
+For each failover preset x durability, the postgresql resource of a rendered spec (examples/trio.yaml by
+default) gets the preset's spec.patroni values, and chartgen.lab runs the experiments on a 3-member etcd +
+Patroni + PostgreSQL cluster on loopback whose members bootstrap Supabase's SQL (--payload, the
+/docker-entrypoint-initdb.d layout image/fetch-supabase-sql.sh writes) and check Supabase's invariants after
+every run. Prints one table row per preset x durability x experiment and writes the raw runs as JSON under
+bench/results/.
 
-  .venv/bin/python bench/ha.py                                   # everything, 5 runs each (slow: hours)
-  .venv/bin/python bench/ha.py --presets fast,balanced --durability async,sync --runs 5
-  .venv/bin/python bench/ha.py --presets fast --durability strict --experiments sync_replica_loss --runs 3
+  .venv/bin/python bench/ha.py --payload DIR                      # everything, 5 runs each (slow: hours)
+  .venv/bin/python bench/ha.py --payload DIR --presets fast,balanced --durability async,sync --runs 5
+  .venv/bin/python bench/ha.py --payload DIR --presets fast --durability strict -e sync_replica_loss --runs 3
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -29,7 +33,7 @@ from chartgen.lab import LabError, run_from_manifests  # noqa: E402
 from chartgen.lab.experiments import EXPERIMENTS  # noqa: E402
 
 PRESETS = ROOT / "chartgen" / "presets"
-FIXTURE = ROOT / "tests" / "integration" / "data" / "ha_trio_sync.yaml"
+DEFAULT_SPEC = ROOT / "examples" / "trio.yaml"
 RESULTS = ROOT / "bench" / "results"
 
 
@@ -37,12 +41,10 @@ def load_presets(name: str) -> dict:
     return yaml.safe_load((PRESETS / f"{name}.yaml").read_text())
 
 
-def base_manifests(spec: str | None) -> list[dict]:
-    if spec:
-        from chartgen.render import render_manifests  # the chart's own render, when asked for
+def base_manifests(spec: str) -> list[dict]:
+    from chartgen.render import render_manifests
 
-        return render_manifests(spec)
-    return [yaml.safe_load(FIXTURE.read_text())]
+    return render_manifests(spec)
 
 
 def with_presets(manifests: list[dict], failover: dict, durability: dict, members: int,
@@ -67,17 +69,18 @@ def fmt(x: object) -> str:
 
 
 def print_table(results: list[dict]) -> None:
-    header = ["members", "preset", "durability", "experiment", "runs", "outage p50 s", "p95 s", "max s",
-              "lost acks", "acks", "unknown", "split-brain writes", "split-brain window s", "blocked until repair", "redundancy p50 s",
-              "failed runs"]
+    header = ["members", "preset", "durability", "ready s", "experiment", "runs", "outage p50 s", "p95 s", "max s",
+              "lost acks", "acks", "unknown", "split-brain writes", "split-brain window s", "blocked until repair",
+              "redundancy p50 s", "failed runs", "invariant failures"]
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
     for r in results:
         for exp, s in r["summary"].items():
             preset = r["preset"] + "".join(f" {k}={v}" for k, v in (r.get("overrides") or {}).items())
-            row = [r["cluster"]["members"], preset, r["durability"], exp, s["runs"], s["outage_p50_s"],
-                   s["outage_p95_s"], s["outage_max_s"], s["lost_acks"], s["acks"], s["unknown"],
-                   s["split_brain_writes"], s.get("split_brain_window_max_s"), s.get("blocked_until_repair"), s["redundancy_p50_s"], s["failed_runs"]]
+            row = [r["cluster"]["members"], preset, r["durability"], r.get("ready_s"), exp, s["runs"],
+                   s["outage_p50_s"], s["outage_p95_s"], s["outage_max_s"], s["lost_acks"], s["acks"], s["unknown"],
+                   s["split_brain_writes"], s.get("split_brain_window_max_s"), s.get("blocked_until_repair"),
+                   s["redundancy_p50_s"], s["failed_runs"], s.get("invariant_failures")]
             print("| " + " | ".join(fmt(x) for x in row) + " |")
 
 
@@ -85,10 +88,13 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--presets", default="fast,balanced,safe")
     ap.add_argument("--durability", default="async,sync,strict")
-    ap.add_argument("--experiments", default=",".join(EXPERIMENTS))
+    ap.add_argument("--experiments", "-e", default=",".join(EXPERIMENTS))
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--members", type=int, default=3, help="2 shows strict blocking writes on replica loss")
-    ap.add_argument("--spec", help="a deployment spec to render instead of the test fixture")
+    ap.add_argument("--spec", default=str(DEFAULT_SPEC), help="the deployment spec to render (default: %(default)s)")
+    ap.add_argument("--payload", default=os.environ.get("CHARTGEN_LAB_PAYLOAD"),
+                    help="Supabase's SQL in the initdb.d layout (image/fetch-supabase-sql.sh LOCK DIR); without "
+                         "it the members bootstrap without Supabase's SQL and no invariant is checked")
     ap.add_argument("--patroni", action="append", default=[], metavar="KEY=VALUE",
                     help="override a spec.patroni value (YAML), e.g. failsafe_mode=false, to compare")
     ap.add_argument("--out", help="JSON file (default bench/results/ha-<time>.json)")
@@ -117,7 +123,9 @@ def main() -> int:
             ap.error(f"--patroni {item}: expected KEY=VALUE")
         overrides[key] = yaml.safe_load(value)
     report: dict = {"machine_note": f"{args.members} members on loopback, 2 cores shared with other work",
-                    "results": []}
+                    "spec": args.spec, "payload": args.payload, "results": []}
+    if not args.payload:
+        print("note: no --payload: Supabase's SQL is not applied and the invariants are not checked", flush=True)
     started = time.monotonic()
 
     def log(msg: str) -> None:
@@ -129,7 +137,7 @@ def main() -> int:
                 log(f"== {preset} x {dur}")
                 res = run_from_manifests(with_presets(base, failovers[preset], durabilities[dur], args.members, overrides),
                                          experiments=args.experiments.split(","), runs=args.runs, log=log,
-                                         artifacts=out.with_suffix(".logs"))
+                                         artifacts=out.with_suffix(".logs"), payload=args.payload)
                 report["results"].append({"preset": preset, "durability": dur, "overrides": overrides, **res})
                 out.write_text(json.dumps(report, indent=2) + "\n")   # keep what is done if a later one fails
     except LabError as exc:
