@@ -30,8 +30,8 @@ def _port_open(port: int) -> bool:
 
 
 @pytest.fixture(scope="module")
-def cr(tmp_path_factory) -> dict:
-    """The postgresql resource `chartgen render` makes for a trio with sync durability and the fast preset."""
+def manifests(tmp_path_factory) -> list[dict]:
+    """What `chartgen render` makes for examples/trio.yaml (durability sync) with the fast preset."""
     from chartgen.render import render_manifests
 
     spec = (ROOT / "examples" / "trio.yaml").read_text()
@@ -39,8 +39,12 @@ def cr(tmp_path_factory) -> dict:
     spec = spec.replace("failover: balanced", "failover: fast")
     path = tmp_path_factory.mktemp("ha") / "trio-fast-sync.yaml"
     path.write_text(spec)
-    docs = render_manifests(str(path))
-    return next(d for d in docs if d["kind"] == "postgresql")
+    return render_manifests(str(path))
+
+
+@pytest.fixture(scope="module")
+def cr(manifests) -> dict:
+    return next(d for d in manifests if d["kind"] == "postgresql")
 
 
 def test_rendered_resource_carries_the_presets(cr, crd_schema_path):
@@ -56,8 +60,8 @@ def test_rendered_resource_carries_the_presets(cr, crd_schema_path):
 
 @pytest.mark.integration
 @pytest.mark.slow
-def test_hard_kill_and_switchover_keep_every_acknowledged_commit(cr):
-    plan = from_manifests([cr])
+def test_hard_kill_and_switchover_keep_every_acknowledged_commit(manifests):
+    plan = from_manifests(manifests)
     assert plan.members == 3 and plan.durability == "sync"
     seen: dict = {}
 
