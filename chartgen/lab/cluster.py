@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import failures, pgenv, procs, spilo
+from . import pooler as pooler_mod
 from . import supabase as supabase_mod
 from .errors import LabError
 from .plan import LabPlan
@@ -144,6 +145,7 @@ class Cluster:
         self._starting = True
         self.stopped_on_purpose: set[str] = set()
         self.pooler_target: str | None = None
+        self._pooler_settings: tuple[Path, int, pooler_mod.AuthQuery | None] | None = None
         self._follow_stop = threading.Event()
         self._follower: threading.Thread | None = None
         self._stopped = False
@@ -550,15 +552,16 @@ class Cluster:
 
     # ---- PgBouncer ---------------------------------------------------------------------------------------
 
-    def start_pgbouncer(self, target: str | None = None, follow: bool = False) -> int:
+    def start_pgbouncer(self, target: str | None = None, follow: bool = False,
+                        auth: pooler_mod.AuthQuery | None = None) -> int:
         """PgBouncer in front of the leader (the operator points it at the master Service); its port.
 
-        With Supabase's payload it authenticates clients like Supabase's pooler: ``auth_user`` pgbouncer and
-        ``auth_query`` pgbouncer.get_auth($1), so any role logs in without being listed in a file.
-        ``follow``: repoint it at the new leader after a failover, as the master Service's endpoint moves.
+        Pool mode and sizes are the operator's for the CR (plan.PoolerPlan). With Supabase's payload it
+        authenticates clients through ``auth_user`` pgbouncer and ``auth_query`` pgbouncer.get_auth($1), so any
+        role logs in without being listed in a file; ``auth`` replaces that (e.g. the operator's own
+        ``pooler.user_lookup`` once something has created it). ``follow``: repoint it at the new leader
+        after a failover, as the master Service's endpoint moves.
         """
-        from . import pooler
-
         if self.pgbouncer is not None and self.pgbouncer.alive() and self.pgbouncer_port is not None:
             return self.pgbouncer_port
         if self.plan.pooler is None:
@@ -569,16 +572,15 @@ class Cluster:
         port = procs.free_port()
         root = self.workdir / "pgbouncer"
         root.mkdir(exist_ok=True)
-        auth = None
-        if self.supabase_ready_needed:
+        if auth is None and self.supabase_ready_needed:
             assert self.supabase is not None
-            auth = pooler.AuthQuery(user=pooler.SUPABASE_AUTH_USER, password=self.supabase.postgres_password,
-                                    query=pooler.SUPABASE_AUTH_QUERY)
+            auth = pooler_mod.AuthQuery(user=pooler_mod.SUPABASE_AUTH_USER, password=self.supabase.postgres_password,
+                                    query=pooler_mod.SUPABASE_AUTH_QUERY)
         self._pooler_settings = (root, port, auth)
-        ini = pooler.write_config(self.plan.pooler, root, port, self.member(target).pg_port, self.creds, auth)
+        ini = pooler_mod.write_config(self.plan.pooler, root, port, self.member(target).pg_port, self.creds, auth)
         self.pooler_target = target
         procs.give_to_postgres(root)
-        pooler.raise_fd_limit()
+        pooler_mod.raise_fd_limit()
         self.pgbouncer = procs.Proc("pgbouncer", procs.as_postgres(["pgbouncer", str(ini)]),
                                     log=root / "stdout.log", stop_signal=signal.SIGTERM)
         self._remember(self.pgbouncer.pid, "pgbouncer")
@@ -596,15 +598,14 @@ class Cluster:
 
     def repoint_pooler(self) -> str | None:
         """Point PgBouncer at the member that is primary now (config rewrite + SIGHUP); the target."""
-        from . import pooler
-
         if self.pgbouncer is None or not self.pgbouncer.alive() or self.plan.pooler is None:
             return None
         primary = self.primary()
         if primary is None or primary == self.pooler_target:
             return self.pooler_target
+        assert self._pooler_settings is not None
         root, port, auth = self._pooler_settings
-        pooler.write_config(self.plan.pooler, root, port, self.member(primary).pg_port, self.creds, auth)
+        pooler_mod.write_config(self.plan.pooler, root, port, self.member(primary).pg_port, self.creds, auth)
         procs.give_to_postgres(root)
         self.pgbouncer.signal(signal.SIGHUP)
         self.pooler_target = primary
