@@ -61,11 +61,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="chartgen-bench-") as tmp:
         t = Path(tmp)
         spec = str(ROOT / "examples" / "trio.yaml")
-        run([CHARTGEN, "render", spec, "-o", str(t / "warm")])  # page cache, .pyc files
-        cold = [run([CHARTGEN, "render", spec, "-o", str(t / f"cold{i}")]) for i in range(args.runs)]
+        run([CHARTGEN, "render", spec, "--output-dir", str(t / "warm")])  # page cache, .pyc files
+        cold = [run([CHARTGEN, "render", spec, "--output-dir", str(t / f"cold{i}")]) for i in range(args.runs)]
         (t / "specs").mkdir()
         specs = make_specs(t / "specs", args.specs)
-        many = run([CHARTGEN, "-q", "render", *specs, "-o", str(t / "many")])
+        many = run([CHARTGEN, "-q", "render", *specs, "--output-dir", str(t / "many")])
         rss_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     result = {
         "cold_single_render_s": {"median": round(statistics.median(cold), 3), "min": round(min(cold), 3),

@@ -41,6 +41,36 @@ def _color(text: str, code: str, stream=sys.stdout) -> str:
     return f"\033[{code}m{text}\033[0m"
 
 
+FORMATS = tuple(o.value for o in Output)
+
+
+def _formats(incomplete: str) -> list[str]:
+    return [f for f in FORMATS if f.startswith(incomplete)]
+
+
+def _format(value: str, new_flag: str | None = None) -> tuple[Output, str | None]:
+    """``-o/--output``: the output format, as in Helm (``helm status -o json``).
+
+    ``new_flag`` is set for commands whose ``-o`` used to name a path (render's directory, restore-spec's and
+    init's file): a value that is not a format is still taken as that path, with a deprecation warning.
+    """
+    if value in FORMATS:
+        return Output(value), None
+    if new_flag is None:
+        raise typer.BadParameter(f"{value!r} is not one of {', '.join(repr(f) for f in FORMATS)}",
+                                 param_hint="'-o' / '--output'")
+    warn(f"-o {value}: -o/--output is the output format (text, json) in every command now; {value!r} is read as "
+         f"{new_flag} {value} for this release, write {new_flag} {value}")
+    return Output.text, value
+
+
+def _renamed(old_flag: str, new_flag: str, value: str | None) -> str | None:
+    """A renamed flag keeps working for a release, with a warning."""
+    if value is not None:
+        warn(f"{old_flag} is deprecated: use {new_flag}")
+    return value
+
+
 def detail(message: str, output: Output = Output.text) -> None:
     """A line for -v/--verbose only, on stderr so it never mixes with output meant for other programs."""
     if _State.verbose and not _State.quiet:
@@ -112,7 +142,7 @@ def validate(
 
 @app.command("schema")
 def print_schema(
-    output: Output = typer.Option(Output.json, "--output", help="json (the schema is JSON either way)."),
+    output: Output = typer.Option(Output.json, "--output", "-o", help="json (the schema is JSON either way)."),
 ) -> None:
     """Print the deployment spec's JSON Schema (for editors: yaml-language-server, IDE plugins)."""
     typer.echo(json.dumps(schema.schema(), indent=2, ensure_ascii=False))
@@ -131,13 +161,19 @@ def _progress(items: list[str], label: str):
 @app.command()
 def render(
     specs: List[str] = typer.Argument(..., metavar="SPEC...", help="Spec files (globs are expanded by the shell)."),
-    out: str = typer.Option("dist", "--out", "-o", help="Output directory; each chart goes to OUT/<chart name>/."),
+    output_dir: Optional[str] = typer.Option(None, "--output-dir", metavar="DIR",
+                                             help="Each chart goes to DIR/<chart name>/ (default: dist)."),
     version: Optional[str] = typer.Option(None, "--version", help="Chart version (overrides chart.version)."),
-    check: bool = typer.Option(False, "--check", help="Write nothing; exit 1 with a diff when OUT is not up to date."),
-    output: Output = typer.Option(Output.text, "--output", help="text, or json for CI."),
+    check: bool = typer.Option(False, "--check", help="Write nothing; exit 1 with a diff when DIR is not up to date."),
+    output_flag: str = typer.Option("text", "--output", "-o", metavar="FORMAT", autocompletion=_formats,
+                                    help="text, or json for CI."),
+    old_out: Optional[str] = typer.Option(None, "--out", hidden=True, help="Deprecated: --output-dir."),
 ) -> None:
     """Render specs into versioned Helm charts, validated with the Helm engine before anything is written."""
     from . import render as render_mod
+
+    output, legacy = _format(output_flag, "--output-dir")
+    out = output_dir or legacy or _renamed("--out", "--output-dir", old_out) or "dist"
 
     results, failed, stale = [], 0, 0
     with _progress(specs, "rendering") as items:
@@ -152,6 +188,7 @@ def render(
                 _report_error(exc, output, results, file)
                 continue
             print_problems(result.spec.warnings, output)
+            entry["warnings"] = [p.as_dict() for p in result.spec.warnings]
             if check:
                 entry["upToDate"] = not diff_text
                 if diff_text:
@@ -192,7 +229,7 @@ def _load_or_fail(file: str, output: Output = Output.text):
 @app.command("values")
 def values_cmd(
     spec: str = typer.Argument(..., metavar="SPEC"),
-    output: Output = typer.Option(Output.text, "--output", help="text (YAML), or json."),
+    output: Output = typer.Option(Output.text, "--output", "-o", help="text (YAML), or json."),
 ) -> None:
     """Print the chart values a spec gives, for installing the published base chart with -f."""
     from . import values as values_mod
@@ -211,7 +248,7 @@ def values_cmd(
 def explain(
     spec: str = typer.Argument(..., metavar="SPEC"),
     path: str = typer.Option(..., "--path", "-p", help="A values key, e.g. postgresql.parameters.shared_buffers."),
-    output: Output = typer.Option(Output.text, "--output"),
+    output: Output = typer.Option(Output.text, "--output", "-o"),
 ) -> None:
     """Say where a chart value comes from: a spec field, a preset, a formula, or the chart's default."""
     from . import chart, values as values_mod
@@ -236,7 +273,7 @@ def diff(
     spec: str = typer.Argument(..., metavar="SPEC"),
     against: str = typer.Option(..., "--against", help="A rendered chart dir, a .tgz, or oci://HOST/PATH/NAME:VERSION."),
     plain_http: bool = typer.Option(False, "--plain-http", help="Talk HTTP to the registry (local registries)."),
-    output: Output = typer.Option(Output.text, "--output"),
+    output: Output = typer.Option(Output.text, "--output", "-o"),
 ) -> None:
     """Show what upgrading to this spec changes in the rendered manifests, and warn on dangerous changes.
 
@@ -274,13 +311,21 @@ def diff(
 def restore_spec(
     spec: str = typer.Argument(..., metavar="SPEC", help="The source cluster's spec (its backup target is read)."),
     at: str = typer.Option(..., "--at", help='Recovery target: ISO 8601 with an offset (Z accepted), or "latest".'),
-    out: str = typer.Option(..., "--out", "-o", metavar="NEW_SPEC", help="Where the new spec is written."),
+    output_file: Optional[str] = typer.Option(None, "--output-file", metavar="NEW_SPEC",
+                                              help="Where the new spec is written."),
     name: Optional[str] = typer.Option(None, "--name", help="New cluster name (default <name>-restored)."),
     force: bool = typer.Option(False, "--force", help="Overwrite NEW_SPEC."),
-    output: Output = typer.Option(Output.text, "--output", help="text, or json for CI."),
+    output_flag: str = typer.Option("text", "--output", "-o", metavar="FORMAT", autocompletion=_formats,
+                                    help="text, or json for CI."),
+    old_out: Optional[str] = typer.Option(None, "--out", hidden=True, help="Deprecated: --output-file."),
 ) -> None:
     """Write a spec for a NEW cluster bootstrapped from SPEC's backups at a point in time."""
     from . import restore
+
+    output, legacy = _format(output_flag, "--output-file")
+    out = output_file or legacy or _renamed("--out", "--output-file", old_out)
+    if out is None:
+        raise typer.BadParameter("the new spec's path is needed: --output-file NEW_SPEC", param_hint="--output-file")
 
     try:
         result = restore.restore_spec(spec, at, out, name, force=force)
@@ -295,7 +340,7 @@ def restore_spec(
         for note in result["notes"]:
             typer.echo(f"note: {note}", err=True)
         typer.echo(f"wrote {result['path']}: {result['name']} from {result['source']} at {result['targetTime']}")
-        typer.echo(f"next: chartgen render {result['path']} -o dist/  (then docs/backup-restore.md: verify, cut over)")
+        typer.echo(f"next: chartgen render {result['path']} --output-dir dist/  (then docs/backup-restore.md: verify, cut over)")
 
 
 @app.command()
@@ -309,7 +354,7 @@ def package(
                                 help="Legacy GnuPG secret keyring (gpg --export-secret-keys > FILE)."),
     passphrase_file: Optional[str] = typer.Option(None, "--passphrase-file",
                                                   help="File whose first line unlocks the key."),
-    output: Output = typer.Option(Output.text, "--output"),
+    output: Output = typer.Option(Output.text, "--output", "-o"),
 ) -> None:
     """Package charts into reproducible .tgz archives (same input, same bytes), optionally signed.
 
@@ -379,7 +424,7 @@ def publish(
     password_stdin: bool = typer.Option(False, "--password-stdin", help="Read the registry password from stdin."),
     registry_config: Optional[str] = typer.Option(None, "--registry-config", help="Docker/Helm registry config file."),
     plain_http: bool = typer.Option(False, "--plain-http", help="Use HTTP, for local registries."),
-    output: Output = typer.Option(Output.text, "--output"),
+    output: Output = typer.Option(Output.text, "--output", "-o"),
 ) -> None:
     """Push a chart to an OCI registry. An existing version is never overwritten.
 
@@ -446,7 +491,8 @@ def _ask(question, default: str, answers: dict) -> str:
 @app.command()
 def init(
     directory: str = typer.Argument(".", metavar="[DIR]", help="Where <name>.yaml is written."),
-    out: Optional[str] = typer.Option(None, "--out", "-o", metavar="FILE", help="Write FILE instead of DIR/<name>.yaml."),
+    output_file: Optional[str] = typer.Option(None, "--output-file", metavar="FILE",
+                                              help="Write FILE instead of DIR/<name>.yaml."),
     name: Optional[str] = typer.Option(None, "--name", help="Cluster name (DNS label, at most 51 characters)."),
     namespace: Optional[str] = typer.Option(None, "--namespace", help="Kubernetes namespace."),
     topology: Optional[str] = typer.Option(None, "--topology", autocompletion=_choices("topology"),
@@ -472,10 +518,15 @@ def init(
     chart_version: Optional[str] = typer.Option(None, "--chart-version", help="Chart version (SemVer)."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Ask nothing: flags, then defaults (for scripts)."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
-    output: Output = typer.Option(Output.text, "--output", help="text, or json for CI."),
+    output_flag: str = typer.Option("text", "--output", "-o", metavar="FORMAT", autocompletion=_formats,
+                                    help="text, or json for CI."),
+    old_out: Optional[str] = typer.Option(None, "--out", hidden=True, help="Deprecated: --output-file."),
 ) -> None:
     """Write a commented starter spec: asks on a terminal, or takes flags and --yes for scripts."""
     from . import init as init_mod
+
+    output, legacy = _format(output_flag, "--output-file")
+    out = output_file or legacy or _renamed("--out", "--output-file", old_out)
 
     given = {k: v for k, v in dict(
         name=name, namespace=namespace, topology=topology, durability=durability, pg_version=pg_version, size=size,
@@ -532,7 +583,7 @@ def init(
                                "warnings": [p.as_dict() for p in spec.warnings]}, indent=2))
     elif not _State.quiet:
         typer.echo(f"wrote {path}")
-        typer.echo(f"next: chartgen validate {path} && chartgen render {path} -o dist/")
+        typer.echo(f"next: chartgen validate {path} && chartgen render {path} --output-dir dist/")
 
 
 def _chart_readme(chart_dir: Path):
@@ -548,7 +599,7 @@ def _chart_readme(chart_dir: Path):
 def docs(
     root: str = typer.Option(".", "--root", help="The chartgen source tree (holds schemas/ and charts/)."),
     check: bool = typer.Option(False, "--check", help="Write nothing; exit 1 with a diff when a document is stale."),
-    output: Output = typer.Option(Output.text, "--output", help="text, or json for CI."),
+    output: Output = typer.Option(Output.text, "--output", "-o", help="text, or json for CI."),
 ) -> None:
     """Regenerate the reference docs: docs/spec-reference.md (spec schema) and the chart README (values schema)."""
     from . import specdocs
@@ -617,11 +668,13 @@ def lab(
         help="Supabase's SQL in the /docker-entrypoint-initdb.d layout, as image/fetch-supabase-sql.sh LOCK DIR "
              "writes it; members then bootstrap like the image and Supabase's invariants are checked."),
     hold: bool = typer.Option(False, "--hold", help="Keep the cluster running after the experiments until Ctrl-C."),
-    out: Optional[str] = typer.Option(None, "--out", help="Write the results as JSON to this file."),
+    output_file: Optional[str] = typer.Option(None, "--output-file", metavar="FILE",
+                                              help="Write the results as JSON to this file."),
+    old_out: Optional[str] = typer.Option(None, "--out", hidden=True, help="Deprecated: --output-file."),
     artifacts: Optional[str] = typer.Option(
         None, "--artifacts", help="Keep every member's logs and configs here when the cluster does not start or "
                                   "a run fails, loses writes or breaks an invariant."),
-    output: Output = typer.Option(Output.text, "--output"),
+    output: Output = typer.Option(Output.text, "--output", "-o"),
 ) -> None:
     """Run a spec's cluster locally (etcd + Patroni + PostgreSQL + PgBouncer) and break it on purpose.
 
@@ -632,6 +685,7 @@ def lab(
     from . import lab as lab_mod
     from . import render as render_mod
 
+    out = output_file or _renamed("--out", "--output-file", old_out)
     names = [e.strip() for e in experiments.split(",") if e.strip() and e.strip() != "none"]
     say = (lambda line: typer.echo(line, err=True)) if output is Output.json else typer.echo
 

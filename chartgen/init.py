@@ -173,7 +173,7 @@ def render(answers: dict) -> str:
     lines = [
         f"# {a['name']}: a Supabase database on the Zalando Postgres Operator, written by `chartgen init`.",
         "# Every field is described in docs/spec-reference.md (or: chartgen schema).",
-        "# Next:  chartgen validate THIS_FILE  &&  chartgen render THIS_FILE -o dist/",
+        "# Next:  chartgen validate THIS_FILE  &&  chartgen render THIS_FILE --output-dir dist/",
         "apiVersion: chartgen/v1",
         "kind: SupabaseDatabase",
         "metadata:",

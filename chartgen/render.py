@@ -65,7 +65,7 @@ def build(spec_path: str, version: str | None = None, self_check: bool = True) -
     """Everything ``render`` writes, in memory. Raises SpecError or RenderError."""
     spec = spec_mod.load(spec_path)
     vals = values_mod.build(spec)
-    name, ver, files = chart.stamp(spec.data, spec.text, vals, version)
+    name, ver, files = chart.stamp(spec.data, vals, version)
     result = Rendered(spec, name, ver, files, vals)
     if self_check:
         result.manifests = render_files(files, spec, name)
@@ -77,7 +77,7 @@ def write(result: Rendered, out_dir: str | Path) -> Path:
     out = Path(out_dir)
     destination = out / result.name
     if out.exists() and not out.is_dir():
-        raise RenderError(f"{out} is not a directory: -o names the directory that receives <chart name>/")
+        raise RenderError(f"{out} is not a directory: --output-dir names the directory that receives <chart name>/")
     try:
         staged = output.staging_dir(out)
     except OSError as exc:

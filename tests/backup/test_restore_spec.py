@@ -29,7 +29,7 @@ def clone_of(path: Path) -> dict:
 
 def test_restore_to_a_time_keeps_comments_storage_and_secrets(tmp_path):
     out = tmp_path / "restored.yaml"
-    result = run("restore-spec", str(EXAMPLES / "minio-backup.yaml"), "--at", "2025-03-01T10:00Z", "-o", str(out))
+    result = run("restore-spec", str(EXAMPLES / "minio-backup.yaml"), "--at", "2025-03-01T10:00Z", "--output-file", str(out))
     assert result.exit_code == 0, result.output
     assert '"2025-03-01T10:00Z" is written as "2025-03-01T10:00:00+00:00"' in result.output
     text = out.read_text()
@@ -54,7 +54,7 @@ def test_restore_to_a_time_keeps_comments_storage_and_secrets(tmp_path):
 
 def test_latest_from_gcs_with_json_output(tmp_path):
     out = tmp_path / "r.yaml"
-    result = run("restore-spec", str(EXAMPLES / "duo.yaml"), "--at", "latest", "-o", str(out), "--output", "json")
+    result = run("restore-spec", str(EXAMPLES / "duo.yaml"), "--at", "latest", "--output-file", str(out), "--output", "json")
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["name"] == "shop-db-restored" and report["targetTime"] == "latest"
@@ -67,7 +67,7 @@ def test_latest_from_gcs_with_json_output(tmp_path):
 def test_existing_secrets_and_a_previous_restore_are_carried_over(tmp_path):
     out = tmp_path / "again.yaml"
     result = run("restore-spec", str(EXAMPLES / "pitr-restore.yaml"), "--at", "2026-01-01T00:00:00-05:00",
-                 "-o", str(out), "--name", "selfhost-db-2")
+                 "--output-file", str(out), "--name", "selfhost-db-2")
     assert result.exit_code == 0, result.output
     data = yaml.safe_load(out.read_text())
     assert data["spec"]["restore"]["cluster"] == "selfhost-db-restored"
@@ -81,7 +81,7 @@ def test_existing_secrets_and_a_previous_restore_are_carried_over(tmp_path):
     ("2999-01-01T00:00:00+00:00", "is in the future"),
 ])
 def test_bad_times_are_refused(tmp_path, at, fragment):
-    result = run("restore-spec", str(EXAMPLES / "minio-backup.yaml"), "--at", at, "-o", str(tmp_path / "x.yaml"))
+    result = run("restore-spec", str(EXAMPLES / "minio-backup.yaml"), "--at", at, "--output-file", str(tmp_path / "x.yaml"))
     assert result.exit_code == 1 and fragment in result.output
     assert not (tmp_path / "x.yaml").exists()
 
@@ -91,10 +91,10 @@ def test_names(tmp_path):
     assert restore.restored_name(long) == "a" * 42 + "-restored" and len(restore.restored_name(long)) == 51
     src = tmp_path / "long.yaml"
     src.write_text((EXAMPLES / "duo.yaml").read_text().replace("name: shop-db", f"name: {long}"))
-    result = run("restore-spec", str(src), "--at", "latest", "-o", str(tmp_path / "o.yaml"))
+    result = run("restore-spec", str(src), "--at", "latest", "--output-file", str(tmp_path / "o.yaml"))
     assert result.exit_code == 0 and "shortened" in result.output
     for name, fragment in (("shop-db", "needs a new name"), ("Shop", "DNS-1035")):
-        result = run("restore-spec", str(EXAMPLES / "duo.yaml"), "--at", "latest", "-o", str(tmp_path / "n.yaml"),
+        result = run("restore-spec", str(EXAMPLES / "duo.yaml"), "--at", "latest", "--output-file", str(tmp_path / "n.yaml"),
                      "--name", name)
         assert result.exit_code == 1 and fragment in result.output
 

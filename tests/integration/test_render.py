@@ -14,7 +14,8 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from chartgen import manifests, package, render
+from chartgen import chart, manifests, package, render
+from chartgen import spec as spec_mod
 from chartgen.cli import app
 
 pytestmark = pytest.mark.integration
@@ -31,7 +32,7 @@ def tree(root: Path) -> dict[str, str]:
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
 def test_every_example_renders_a_valid_chart(example, tmp_path):
-    res = runner.invoke(app, ["render", str(example), "-o", str(tmp_path)])
+    res = runner.invoke(app, ["render", str(example), "--output-dir", str(tmp_path)])
     assert res.exit_code == 0, res.output
     (chart_dir,) = [p for p in tmp_path.iterdir() if not p.name.startswith(".")]
     meta = yaml.safe_load((chart_dir / "Chart.yaml").read_text())
@@ -39,7 +40,9 @@ def test_every_example_renders_a_valid_chart(example, tmp_path):
     assert meta["name"] == (spec.get("chart", {}).get("name") or spec["metadata"]["name"])
     assert meta["version"] == spec["chart"]["version"]
     assert meta["appVersion"] == spec["spec"]["image"]["tag"]
-    assert meta["annotations"]["chartgen.io/spec-sha256"] == hashlib.sha256(example.read_bytes()).hexdigest()
+    # the digest of what the spec means (its canonical parsed form), not of its bytes
+    assert meta["annotations"]["chartgen.io/spec-sha256"] == chart.spec_digest(spec_mod.load(str(example)).data)
+    assert meta["annotations"]["chartgen.io/spec-sha256"] != hashlib.sha256(example.read_bytes()).hexdigest()
     # What was written renders with Helm into manifests that pass the strict CRD and built-in schemas.
     docs = manifests.render(chart_dir, {}, release=meta["name"], namespace=spec["metadata"]["namespace"],
                             api_versions=render.api_versions_for(render.build(str(example), self_check=False).spec))
@@ -58,7 +61,7 @@ def test_render_is_deterministic(tmp_path):
     other.parent.mkdir()
     shutil.copy(spec, other)
     chartgen = str(Path(sys.executable).parent / "chartgen")
-    subprocess.run([chartgen, "render", str(other), "-o", str(tmp_path / "b")], check=True, capture_output=True)
+    subprocess.run([chartgen, "render", str(other), "--output-dir", str(tmp_path / "b")], check=True, capture_output=True)
     assert tree(tmp_path / "a" / "acme-db") == tree(tmp_path / "b" / "acme-db")
 
 
@@ -94,12 +97,12 @@ def test_credentials_are_only_referenced(tmp_path):
 def test_check_reports_stale_output(tmp_path):
     spec = str(ROOT / "examples" / "duo.yaml")
     out = tmp_path / "dist"
-    assert runner.invoke(app, ["render", spec, "-o", str(out)]).exit_code == 0
-    res = runner.invoke(app, ["render", spec, "-o", str(out), "--check"])
+    assert runner.invoke(app, ["render", spec, "--output-dir", str(out)]).exit_code == 0
+    res = runner.invoke(app, ["render", spec, "--output-dir", str(out), "--check"])
     assert res.exit_code == 0, res.output
     values = out / "shop-db" / "values.yaml"
     values.write_text(values.read_text().replace('"transaction"', '"session"'))
-    res = runner.invoke(app, ["render", spec, "-o", str(out), "--check"])
+    res = runner.invoke(app, ["render", spec, "--output-dir", str(out), "--check"])
     assert res.exit_code == 1
     assert "--- " in res.output and '+  mode: "transaction"' in res.output
     assert 'mode: "session"' in values.read_text(), "--check must not write"
@@ -111,7 +114,7 @@ def test_failed_self_check_writes_nothing(tmp_path, monkeypatch):
     render.write(render.build(spec), out)
     before = tree(out)
     monkeypatch.setattr(manifests, "validate", lambda docs, **kw: ["postgresql/acme-db: spec.x: injected failure"])
-    res = runner.invoke(app, ["render", spec, "-o", str(out), "--version", "9.9.9"])
+    res = runner.invoke(app, ["render", spec, "--output-dir", str(out), "--version", "9.9.9"])
     assert res.exit_code == 1
     assert "injected failure" in res.output and "nothing was written" in res.output
     assert tree(out) == before
@@ -120,7 +123,7 @@ def test_failed_self_check_writes_nothing(tmp_path, monkeypatch):
 def test_many_specs_in_one_call_with_one_bad(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text((ROOT / "examples" / "single.yaml").read_text().replace("topology: single", "topology: tri"))
-    res = runner.invoke(app, ["render", *map(str, EXAMPLES), str(bad), "-o", str(tmp_path / "out")])
+    res = runner.invoke(app, ["render", *map(str, EXAMPLES), str(bad), "--output-dir", str(tmp_path / "out")])
     assert res.exit_code == 1
     assert f"{bad}:8:13: spec.topology:" in res.output
     written = sorted(p.name for p in (tmp_path / "out").iterdir() if not p.name.startswith("."))
@@ -130,9 +133,9 @@ def test_many_specs_in_one_call_with_one_bad(tmp_path):
 def test_version_flag_and_missing_version(tmp_path):
     spec = tmp_path / "s.yaml"
     spec.write_text((ROOT / "examples" / "single.yaml").read_text().replace("chart:\n  version: 0.1.0\n", ""))
-    res = runner.invoke(app, ["render", str(spec), "-o", str(tmp_path / "o")])
+    res = runner.invoke(app, ["render", str(spec), "--output-dir", str(tmp_path / "o")])
     assert res.exit_code == 1 and "chart.version is not set" in res.output
-    res = runner.invoke(app, ["render", str(spec), "-o", str(tmp_path / "o"), "--version", "2.0.0-rc.1"])
+    res = runner.invoke(app, ["render", str(spec), "--output-dir", str(tmp_path / "o"), "--version", "2.0.0-rc.1"])
     assert res.exit_code == 0, res.output
     assert yaml.safe_load((tmp_path / "o" / "dev-db" / "Chart.yaml").read_text())["version"] == "2.0.0-rc.1"
 
@@ -223,7 +226,7 @@ def test_self_check_refuses_values_the_chart_schema_rejects(tmp_path, monkeypatc
         return v
 
     monkeypatch.setattr(values_mod, "build", broken)
-    res = runner.invoke(app, ["render", str(ROOT / "examples" / "trio.yaml"), "-o", str(tmp_path)])
+    res = runner.invoke(app, ["render", str(ROOT / "examples" / "trio.yaml"), "--output-dir", str(tmp_path)])
     assert res.exit_code == 1
     assert "values.schema.json" in res.output and "/pooler/mode" in res.output
     assert not [p for p in tmp_path.iterdir() if not p.name.startswith(".")]
@@ -232,7 +235,7 @@ def test_self_check_refuses_values_the_chart_schema_rejects(tmp_path, monkeypatc
 def test_unwritable_output_is_one_clean_line(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
-    for args in (["render", str(ROOT / "examples" / "single.yaml"), "-o", str(blocker / "out")],
+    for args in (["render", str(ROOT / "examples" / "single.yaml"), "--output-dir", str(blocker / "out")],
                  ["package", str(ROOT / "examples" / "single.yaml"), "-d", str(blocker / "out")]):
         res = runner.invoke(app, args)
         assert res.exit_code == 1, res.output

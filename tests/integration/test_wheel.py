@@ -27,6 +27,6 @@ def test_wheel_renders_outside_the_source_tree(tmp_path):
             f"assert chartgen.__file__.startswith({str(site)!r}), chartgen.__file__\n"
             "from chartgen.cli import main; main()")
     proc = subprocess.run([sys.executable, "-c", code, "render", str(ROOT / "examples" / "trio.yaml"),
-                           "-o", str(tmp_path / "out")], cwd=tmp_path, capture_output=True, text=True)
+                           "--output-dir", str(tmp_path / "out")], cwd=tmp_path, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "out" / "acme-db" / "templates" / "postgresql.yaml").is_file()

@@ -70,3 +70,35 @@ def test_artifact_hub_lists_the_specs_image():
     images = yaml.safe_load(out["annotations"]["artifacthub.io/images"])
     assert images[0] == {"name": "spilo-supabase", "image": "ghcr.io/acme/img:t@sha256:" + "a" * 64}
     assert images[1] == {"name": "postgres-exporter", "image": "quay.io/e:v1"}
+
+
+def test_same_meaning_same_chart_bytes(tmp_path):
+    """A comment, key order, quoting or a spelled-out default does not change the chart; a value does."""
+    from pathlib import Path
+
+    from typer.testing import CliRunner
+
+    from chartgen import render
+    from chartgen.cli import app
+
+    original = (Path(__file__).resolve().parents[2] / "examples" / "trio.yaml").read_text()
+    a = tmp_path / "a.yaml"
+    a.write_text(original)
+    b = tmp_path / "b.yaml"
+    edited = "# a new comment at the top\n" + original.replace("kind: SupabaseDatabase",
+                                                              "kind: 'SupabaseDatabase'   # quoted now")
+    assert "topology: trio" in edited
+    b.write_text(edited.replace("topology: trio", "topology: trio  # spelled out"))
+    assert render.build(str(a)).files == render.build(str(b)).files
+    out = tmp_path / "dist"
+    assert CliRunner().invoke(app, ["render", str(a), "--output-dir", str(out)]).exit_code == 0
+    res = CliRunner().invoke(app, ["render", str(b), "--output-dir", str(out), "--check"])
+    assert res.exit_code == 0, res.output
+    c = tmp_path / "c.yaml"
+    c.write_text(original.replace("acme-db-backups", "acme-db-backups-2"))
+    assert chart.spec_digest(render.build(str(c)).spec.data) != chart.spec_digest(render.build(str(a)).spec.data)
+
+
+def test_canonical_spec_keeps_types_apart():
+    assert chart.spec_digest({"v": "17"}) != chart.spec_digest({"v": 17})
+    assert chart.spec_digest({"a": 1, "b": 2}) == chart.spec_digest({"b": 2, "a": 1})

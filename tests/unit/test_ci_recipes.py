@@ -68,7 +68,7 @@ def test_shell_steps_pass_shellcheck(path, scripts):
 
 def test_recipes_do_what_the_readme_promises():
     gh = GITHUB[0].read_text()
-    for needle in ("chartgen validate", "chartgen render specs/*.yaml -o charts/ --check", "chartgen package",
+    for needle in ("chartgen validate", "chartgen render specs/*.yaml --output-dir charts/ --check", "chartgen package",
                    "oci://ghcr.io/", "--password-stdin", "GITHUB_TOKEN", "packages: write", "--sign"):
         assert needle in gh, needle
     gl = GITLAB[0].read_text()

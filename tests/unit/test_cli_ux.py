@@ -58,6 +58,59 @@ def test_every_command_has_output_json():
         assert "--output" in opts, name
 
 
+def test_output_flags_mean_the_same_in_every_command():
+    """-o/--output is the output format everywhere (Helm's convention); paths have their own long flags."""
+    group = typer.main.get_command(app)
+    for name, command in group.commands.items():
+        by_opt = {o: p for p in command.params for o in getattr(p, "opts", [])}
+        assert by_opt["-o"] is by_opt["--output"], name
+        visible = {o for p in command.params if not getattr(p, "hidden", False) for o in getattr(p, "opts", [])}
+        assert "--out" not in visible, name
+    for name, flag in (("render", "--output-dir"), ("restore-spec", "--output-file"), ("init", "--output-file"),
+                       ("lab", "--output-file"), ("package", "--destination")):
+        assert flag in {o for p in group.commands[name].params for o in getattr(p, "opts", [])}, name
+
+
+def test_render_o_json_is_the_format_not_a_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    res = runner.invoke(app, ["render", str(ROOT / "examples" / "single.yaml"), "-o", "json"])
+    assert res.exit_code == 0, res.output
+    [entry] = json.loads(res.stdout)
+    assert entry["path"] == str(Path("dist") / entry["chart"])
+    assert not (tmp_path / "json").exists()
+
+
+def test_render_json_carries_the_warnings(tmp_path, files):
+    res = runner.invoke(app, ["render", str(files / "warn.yaml"), "--output-dir", str(tmp_path / "d"),
+                              "--version", "1.0.0", "--output", "json"])
+    assert res.exit_code == 0, res.output
+    [entry] = json.loads(res.stdout)
+    assert [w["path"] for w in entry["warnings"]] == ["spec.durability"]
+    assert entry["warnings"][0]["severity"] == "warning"
+
+
+@pytest.mark.parametrize(("args", "old", "new"), [
+    (["render", "{spec}", "-o", "{tmp}/legacy"], "-o {tmp}/legacy", "--output-dir {tmp}/legacy"),
+    (["render", "{spec}", "--out", "{tmp}/legacy"], "--out is deprecated", "use --output-dir"),
+    (["restore-spec", "{backup_spec}", "--at", "latest", "-o", "{tmp}/legacy/r.yaml"], "-o {tmp}/legacy/r.yaml",
+     "--output-file {tmp}/legacy/r.yaml"),
+    (["init", "--yes", "--out", "{tmp}/legacy/i.yaml"], "--out is deprecated", "use --output-file"),
+])
+def test_renamed_flags_still_work_with_a_warning(tmp_path, args, old, new):
+    fill = {"spec": str(ROOT / "examples" / "single.yaml"), "backup_spec": str(ROOT / "examples" / "duo.yaml"),
+            "tmp": str(tmp_path)}
+    res = runner.invoke(app, [a.format(**fill) for a in args])
+    assert res.exit_code == 0, res.output
+    assert old.format(**fill) in res.stderr and new.format(**fill) in res.stderr
+    assert "warning:" in res.stderr
+    assert (tmp_path / "legacy").exists()
+
+
+def test_a_bad_format_is_a_usage_error():
+    res = runner.invoke(app, ["validate", "-o", "xml", str(ROOT / "examples" / "single.yaml")])
+    assert res.exit_code == 2
+
+
 def test_validate_json_names_path_and_position(files):
     res = runner.invoke(app, ["validate", str(files / "bad.yaml"), "--output", "json"])
     assert res.exit_code == 1

@@ -69,7 +69,7 @@ def test_yes_writes_defaults_that_validate(tmp_path):
 
 def test_flags_land_in_the_spec(tmp_path):
     out = tmp_path / "specs" / "acme.yaml"
-    res = run("init", "-o", str(out), "--yes", "--name", "acme-db", "--namespace", "prod", "--topology", "duo",
+    res = run("init", "--output-file", str(out), "--yes", "--name", "acme-db", "--namespace", "prod", "--topology", "duo",
               "--pg-version", "15", "--size", "large", "--storage", "200Gi", "--storage-class", "gp3",
               "--backup", "s3", "--bucket", "acme-wal", "--endpoint", "https://minio.minio:9000",
               "--region", "eu-west-1", "--credentials-secret", "acme-s3", "--chart-version", "2.0.0")
@@ -141,10 +141,10 @@ def test_no_answer_on_stdin_is_a_clear_error(tmp_path):
 def test_refuses_to_overwrite_without_force(tmp_path):
     target = tmp_path / "keep.yaml"
     target.write_text("mine\n")
-    res = run("init", "-o", str(target), "--yes")
+    res = run("init", "--output-file", str(target), "--yes")
     assert res.exit_code == 1 and "already exists: pass --force" in res.output
     assert target.read_text() == "mine\n"
-    res = run("init", "-o", str(target), "--yes", "--force")
+    res = run("init", "--output-file", str(target), "--yes", "--force")
     assert res.exit_code == 0, res.output
     valid(target)
 
