@@ -13,6 +13,7 @@ from pathlib import Path
 from . import experiments, stats
 from . import invariants as inv_mod
 from . import plan as plan_mod
+from . import supabase
 from .cluster import Cluster
 from .errors import LabError
 
@@ -59,6 +60,8 @@ def start_cluster(p: plan_mod.LabPlan, log: Callable[[str], None] = print, paylo
     On a start failure every member's logs and configs go to ``artifacts`` (if given) and LabError says
     which member failed, with PostgreSQL's own error line and the log's path.
     """
+    if payload is not None:
+        supabase.check_payload(Path(payload))     # before any server starts
     cluster = Cluster(p, log=log, keep=keep, payload=payload, pooler=pooler, root_key=root_key)
     try:
         cluster.start()

@@ -99,3 +99,15 @@ def test_unknown_parameters_are_dropped_by_name(cr):
     shared = spilo.cluster_config(from_manifests([cr]), pgenv.bin_dir(), logged.append)
     assert "io_method" not in shared.bootstrap["dcs"]["postgresql"]["parameters"]
     assert any("dropped io_method=worker" in line for line in logged)
+
+
+def test_the_spilo_post_init_stand_in_is_shellcheck_clean():
+    import subprocess
+    import sys
+
+    from chartgen.lab import supabase
+
+    shellcheck = Path(sys.executable).parent / "shellcheck"
+    proc = subprocess.run([str(shellcheck), "-f", "gcc", str(supabase.SPILO_STAND_IN)], capture_output=True,
+                          text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
