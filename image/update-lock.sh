@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Fill in (or refresh) the sha256 checksums, the supabase/supabase commit and the Spilo digest in
+# Fill in (or refresh) the sha256 checksums, the self-hosting commit and the Spilo digest in
 # supabase-postgres.lock. Needs network access (GitHub, repo.pigsty.io) and, for the digest, docker buildx.
 #
-# Usage: image/update-lock.sh [--selfhost-ref REF]   (REF: branch, tag or commit of supabase/supabase;
+# Usage: image/update-lock.sh [--selfhost-ref REF]   (REF: branch, tag or commit of the self-hosting repository;
 #                                                     default: keep the pinned commit, else master)
 # Review the diff before committing: a changed checksum for an unchanged URL means the upstream file changed.
 set -euo pipefail
@@ -27,14 +27,15 @@ sha_of_url() {
   sha256sum "$work/download" | cut -d' ' -f1
 }
 
+selfhost_repo=$(awk '$1 == "selfhost-commit" { print $2; exit }' "$lock")
 commit=$(awk '$1 == "selfhost-commit" { print $3; exit }' "$lock")
 if [ -n "$ref" ] || [ -z "$commit" ] || [ "$commit" = "-" ]; then
   ref=${ref:-master}
   if [[ $ref =~ ^[0-9a-f]{40}$ ]]; then
     commit=$ref
   else
-    commit=$(git ls-remote https://github.com/supabase/supabase "$ref" | awk 'NR == 1 { print $1 }')
-    [ -n "$commit" ] || fail "cannot resolve $ref in supabase/supabase"
+    commit=$(git ls-remote "https://github.com/$selfhost_repo" "$ref" | awk 'NR == 1 { print $1 }')
+    [ -n "$commit" ] || fail "cannot resolve $ref in $selfhost_repo"
   fi
 fi
 
@@ -60,4 +61,4 @@ while IFS= read -r line; do
   esac
 done <"$lock" >"$tmp"
 mv "$tmp" "$lock"
-printf 'update-lock: wrote %s (supabase/supabase %s)\n' "$lock" "$commit"
+printf 'update-lock: wrote %s (%s %s)\n' "$lock" "$selfhost_repo" "$commit"

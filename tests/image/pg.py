@@ -44,6 +44,13 @@ def initdb(data: Path) -> None:
     give_to_postgres(data)
 
 
+def configure(data: Path, settings: dict[str, str]) -> None:
+    """Append ``settings`` to postgresql.conf (later lines win, as in Spilo's generated file)."""
+    with open(data / "postgresql.conf", "a", encoding="utf-8") as conf:
+        for key, value in settings.items():
+            conf.write(f"{key} = '{value.replace(chr(39), chr(39) * 2)}'\n")
+
+
 @dataclass
 class Cluster:
     data: Path
@@ -79,7 +86,9 @@ class Cluster:
         self.server.stop()
 
 
-def start(data: Path, name: str = "postgres") -> Cluster:
+def start(data: Path, name: str = "postgres", env: dict[str, str] | None = None) -> Cluster:
+    """Start the server; ``env`` replaces the environment (Spilo's runit script hands Patroni, and so
+    PostgreSQL and the key script it runs, only PATH and a few Kubernetes variables)."""
     sockets = data.parent / f"{data.name}-sock"
     sockets.mkdir(exist_ok=True)
     give_to_postgres(sockets)
@@ -88,7 +97,7 @@ def start(data: Path, name: str = "postgres") -> Cluster:
         str(pg_bin() / "postgres"), "-D", str(data), "-p", str(port), "-k", str(sockets),
         "-c", f"listen_addresses={LOOPBACK}", "-c", "fsync=off", "-c", "synchronous_commit=off",
         "-c", "full_page_writes=off", "-c", "wal_level=replica", "-c", "max_wal_senders=4",
-    ]), log=data.parent / f"{data.name}.log")
+    ]), log=data.parent / f"{data.name}.log", env=env)
     isready = [str(pg_bin() / "pg_isready"), "-q", "-h", str(sockets), "-p", str(port)]
     server.wait_ready(lambda: subprocess.run(isready, capture_output=True).returncode == 0, timeout=60)
     return Cluster(data=data, sockets=sockets, port=port, server=server)

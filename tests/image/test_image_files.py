@@ -4,19 +4,15 @@ checksum (against a real local HTTP server), the workflow valid."""
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import re
-import shutil
 import subprocess
 import sys
-import tarfile
-import threading
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+
+from tests.support.upstream import NEW, GitHubMirror, archive, run_fetch
 
 REPO = Path(__file__).resolve().parents[2]
 IMAGE = REPO / "image"
@@ -83,90 +79,62 @@ def test_lock_matches_the_dockerfile_and_the_issue():
     assert release == [re.search(r"^ARG SUPABASE_POSTGRES_RELEASE=(\S+)", dockerfile, re.M).group(1)] == ["15.8.1.085"]
     assert rows[("supabase-postgres", "15.8.1.085")][2].endswith("/supabase/postgres/archive/refs/tags/15.8.1.085.tar.gz")
     selfhost = {k: r[2] for (kind, k), r in rows.items() if kind == "selfhost"}
-    assert {url.rsplit("/", 1)[1]: target for target, url in selfhost.items()} == SELFHOST
+    # supabase-kubernetes names each file as the compose file mounts it.
+    assert sorted(selfhost) == sorted(SELFHOST.values())
+    assert all(url.rsplit("/", 1)[1] == target.split("/", 1)[1] for target, url in selfhost.items())
     for row in rows.values():
         assert len(row) == 4, row
         assert row[3] == "-" or re.fullmatch(r"[0-9a-f]{64}", row[3]), row
 
 
-def _serve(directory: Path):
-    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_QuietHandler, directory=str(directory)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_address[1]}"
-
-
-class _QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
-def _release_tarball(path: Path) -> None:
-    with tarfile.open(path, "w:gz") as tar:
-        for name, text in {"postgres-15.8.1.085/migrations/db/init-scripts/00-initial.sql": "select 1;\n",
-                           "postgres-15.8.1.085/migrations/db/migrations/20220101_a.sql": "select 2;\n",
-                           "postgres-15.8.1.085/migrations/db/migrate.sh": "#!/bin/sh\n",
-                           "postgres-15.8.1.085/README.md": "x\n"}.items():
-            data = text.encode()
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-
-
 @pytest.fixture()
-def upstream(tmp_path):
-    """A local stand-in for GitHub: the release archive and the self-hosting files at a commit."""
-    site = tmp_path / "site"
-    commit = "0123456789abcdef0123456789abcdef01234567"
-    (site / "raw" / commit).mkdir(parents=True)
-    _release_tarball(site / "release.tar.gz")
-    for name in SELFHOST:
-        (site / "raw" / commit / name).write_text(f"-- {name}\n")
-    server, url = _serve(site)
-    sha = lambda p: hashlib.sha256(p.read_bytes()).hexdigest()  # noqa: E731
-    lines = [f"supabase-postgres 15.8.1.085 {url}/release.tar.gz {sha(site / 'release.tar.gz')}",
-             f"selfhost-commit supabase/supabase {commit} -"]
-    lines += [f"selfhost {target} {url}/raw/{{commit}}/{name} {sha(site / 'raw' / commit / name)}"
-              for name, target in SELFHOST.items()]
-    yield tmp_path, lines
-    server.shutdown()
+def mirror():
+    with GitHubMirror() as m:
+        yield m
 
 
-def _fetch(tmp_path: Path, lines: list[str]) -> subprocess.CompletedProcess:
-    lock = tmp_path / "test.lock"
-    lock.write_text("# test lock\n" + "\n".join(lines) + "\n")
-    root = tmp_path / "initdb.d"
-    shutil.rmtree(root, ignore_errors=True)
-    return subprocess.run(["bash", str(IMAGE / "fetch-supabase-sql.sh"), str(lock), str(root)],
-                          capture_output=True, text=True, timeout=60)
+def _fetch(tmp_path: Path, mirror: GitHubMirror, edit) -> subprocess.CompletedProcess:
+    lines = mirror.lock(NEW).splitlines()
+    return run_fetch(mirror, NEW, tmp_path / "initdb.d", lock_text="\n".join(edit(lines)) + "\n")
 
 
-def test_fetch_lays_out_the_release_and_the_self_hosting_files(upstream):
-    tmp_path, lines = upstream
-    proc = _fetch(tmp_path, lines)
-    assert proc.returncode == 0, proc.stderr
-    root = tmp_path / "initdb.d"
-    found = sorted(p.relative_to(root).as_posix() for p in root.rglob("*.sql"))
-    assert found == sorted(["init-scripts/00-initial.sql", "migrations/20220101_a.sql", *SELFHOST.values()])
+def _edit_row(lines: list[str], kind: str, field: int, value: str, key: str | None = None) -> list[str]:
+    out = []
+    for line in lines:
+        f = line.split()
+        if f and f[0] == kind and (key is None or f[1] == key):
+            f[field] = value
+            line = " ".join(f)
+        out.append(line)
+    return out
 
 
-def test_fetch_refuses_a_checksum_mismatch(upstream):
-    tmp_path, lines = upstream
-    lines[-1] = lines[-1].rsplit(" ", 1)[0] + " " + "0" * 64
-    proc = _fetch(tmp_path, lines)
-    assert proc.returncode == 1 and "checksum mismatch" in proc.stderr and "realtime.sql" in proc.stderr
+def test_fetch_refuses_a_checksum_mismatch(tmp_path, mirror):
+    proc = _fetch(tmp_path, mirror, lambda ls: _edit_row(ls, "selfhost", 3, "0" * 64, "migrations/99-realtime.sql"))
+    assert proc.returncode == 1 and "checksum mismatch" in proc.stderr and "99-realtime.sql" in proc.stderr
 
 
-def test_fetch_refuses_an_empty_checksum(upstream):
-    tmp_path, lines = upstream
-    lines[0] = lines[0].rsplit(" ", 1)[0] + " -"
-    proc = _fetch(tmp_path, lines)
-    assert proc.returncode == 1 and "no sha256 for supabase/postgres 15.8.1.085" in proc.stderr
+def test_fetch_refuses_an_empty_checksum(tmp_path, mirror):
+    proc = _fetch(tmp_path, mirror, lambda ls: _edit_row(ls, "supabase-postgres", 3, "-"))
+    assert proc.returncode == 1 and f"no sha256 for supabase/postgres {NEW}" in proc.stderr
     assert "update-lock.sh" in proc.stderr
 
 
-def test_fetch_refuses_an_unpinned_commit(upstream):
-    tmp_path, lines = upstream
-    lines[1] = "selfhost-commit supabase/supabase - -"
-    proc = _fetch(tmp_path, lines)
-    assert proc.returncode == 1 and "pins no supabase/supabase commit" in proc.stderr
+def test_fetch_refuses_an_unpinned_commit(tmp_path, mirror):
+    proc = _fetch(tmp_path, mirror, lambda ls: _edit_row(ls, "selfhost-commit", 2, "-"))
+    assert proc.returncode == 1 and "pins no commit for the self-hosting files" in proc.stderr
 
+
+def test_fetch_refuses_an_archive_without_supabases_ansible_files(tmp_path, mirror):
+    """The pgbouncer schema and the stat extension are part of Supabase's layout, not optional."""
+    import tarfile as _tar
+    site = tmp_path / "bad.tar.gz"
+    with _tar.open(archive(NEW)) as src, _tar.open(site, "w:gz") as dst:
+        for m in src.getmembers():
+            if "pgbouncer_auth_schema" not in m.name:
+                dst.addfile(m, src.extractfile(m) if m.isfile() else None)
+    original = mirror.resolve
+    mirror.resolve = lambda path: site.read_bytes() if path.endswith(f"/{NEW}.tar.gz") else original(path)
+    sha = hashlib.sha256(site.read_bytes()).hexdigest()
+    proc = _fetch(tmp_path, mirror, lambda ls: _edit_row(ls, "supabase-postgres", 3, sha))
+    assert proc.returncode == 1 and "pgbouncer_auth_schema.sql" in proc.stderr
