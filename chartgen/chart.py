@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from . import __version__, resources
+from . import __version__, chartdocs, resources
 
 # libyaml when PyYAML has it: the base chart's values.yaml is parsed for every spec.
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -157,6 +157,9 @@ def stamp(spec_data: dict, values: Values, version: str | None = None) -> tuple[
         "# `chartgen explain SPEC --path KEY` says more.\n"
     )
     files["values.yaml"] = (header + commented_yaml(merged, values.sources)).encode("utf-8")
+    if "values.schema.json" in files:
+        files["README.md"] = chartdocs.generated_readme(files["Chart.yaml"], files["values.schema.json"], merged,
+                                                        spec_data["metadata"]["namespace"]).encode("utf-8")
     return name, ver, files
 
 

@@ -586,13 +586,13 @@ def init(
         typer.echo(f"next: chartgen validate {path} && chartgen render {path} --output-dir dist/")
 
 
-def _chart_readme(chart_dir: Path):
-    """The chart README generator when it is installed (chartgen.chartdocs), else None."""
+def _chart_docs():
+    """The chart's generated files (README.md, values.yaml) and their generators, else None when missing."""
     try:
-        from .chartdocs import chart_readme
+        from .chartdocs import GENERATED
     except ImportError:
         return None
-    return chart_readme
+    return GENERATED
 
 
 @app.command()
@@ -601,7 +601,8 @@ def docs(
     check: bool = typer.Option(False, "--check", help="Write nothing; exit 1 with a diff when a document is stale."),
     output: Output = typer.Option(Output.text, "--output", "-o", help="text, or json for CI."),
 ) -> None:
-    """Regenerate the reference docs: docs/spec-reference.md (spec schema) and the chart README (values schema)."""
+    """Regenerate the reference docs: docs/spec-reference.md (spec schema), the chart's README and values.yaml
+    (values schema)."""
     from . import specdocs
     from .output import unified_diff
 
@@ -612,16 +613,17 @@ def docs(
     wanted: dict[str, str] = {specdocs.OUTPUT: specdocs.render_repo(base)}
     skipped = []
     chart_dir = base / "charts" / "spilo-supabase"
-    readme = _chart_readme(chart_dir)
-    if readme is None:
-        skipped.append("charts/spilo-supabase/README.md: skipped, chartgen.chartdocs is not available")
+    generators = _chart_docs()
+    if generators is None:
+        skipped.append("charts/spilo-supabase/README.md, values.yaml: skipped, chartgen.chartdocs is not available")
     elif not (chart_dir / "Chart.yaml").is_file():
-        skipped.append("charts/spilo-supabase/README.md: skipped, no chart at charts/spilo-supabase")
+        skipped.append("charts/spilo-supabase/README.md, values.yaml: skipped, no chart at charts/spilo-supabase")
     else:
-        try:
-            wanted["charts/spilo-supabase/README.md"] = readme(chart_dir)
-        except (OSError, KeyError, ValueError) as exc:
-            fail(ChartgenError(f"cannot generate the chart README: {exc}"), output)
+        for file_name, make in generators.items():
+            try:
+                wanted[f"charts/spilo-supabase/{file_name}"] = make(chart_dir)
+            except (OSError, KeyError, ValueError) as exc:
+                fail(ChartgenError(f"cannot generate the chart's {file_name}: {exc}"), output)
     results, stale = [], 0
     for rel, text in wanted.items():
         path = base / rel
