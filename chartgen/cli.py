@@ -350,8 +350,9 @@ def package(
     version: Optional[str] = typer.Option(None, "--version", help="Chart version, for specs."),
     sign: bool = typer.Option(False, "--sign", help="Also write a Helm provenance file, <archive>.prov."),
     key: Optional[str] = typer.Option(None, "--key", help="Signing key in the keyring: name, email or key id."),
-    keyring: str = typer.Option("~/.gnupg/secring.gpg", "--keyring",
-                                help="Legacy GnuPG secret keyring (gpg --export-secret-keys > FILE)."),
+    keyring: Optional[str] = typer.Option(
+        None, "--keyring", help="Legacy GnuPG secret keyring (gpg --export-secret-keys > FILE). Default: "
+                                "$GNUPGHOME/secring.gpg (~/.gnupg) if it exists, else KEY exported from GnuPG."),
     passphrase_file: Optional[str] = typer.Option(None, "--passphrase-file",
                                                   help="File whose first line unlocks the key."),
     output: Output = typer.Option(Output.text, "--output", "-o"),
@@ -365,16 +366,22 @@ def package(
         raise typer.BadParameter("--sign needs --key NAME (the signing key in --keyring)", param_hint="--key")
     if not sign and (key or passphrase_file):
         raise typer.BadParameter("--key and --passphrase-file only apply with --sign", param_hint="--sign")
-    ring = Path(keyring).expanduser()
+    ring = Path(keyring).expanduser() if keyring else None
+    if sign and ring is not None and not ring.is_file():
+        fail(ChartgenError(f"{ring}: no such keyring file (export one with: gpg --export-secret-keys > FILE)"), output)
     written = []
     with _progress(sources, "packaging") as items:
         for src in items:
+            prov = None
             try:
                 files = _chart_files(src, version)
-                archive = package_mod.write_archive(files, Path(destination))
-                prov = provenance.sign(archive, key=key, keyring=ring,
-                                       passphrase_file=Path(passphrase_file) if passphrase_file else None) \
-                    if sign else None
+                if sign:
+                    # The archive appears only together with its signature: a failed --sign leaves nothing.
+                    archive, prov = provenance.write_signed(
+                        files, Path(destination), key=key, keyring=ring,
+                        passphrase_file=Path(passphrase_file) if passphrase_file else None)
+                else:
+                    archive = package_mod.write_archive(files, Path(destination))
             except ChartgenError as exc:
                 fail(exc, output)
             if prov is None:

@@ -122,6 +122,7 @@ def test_cli_package_sign_with_passphrase_file(tmp_path, chart_dir):
                               "locked@example.test", "--keyring", str(secring)])
     assert res.exit_code == 1 and res.output.startswith("error: cannot sign demo-1.0.0.tgz")
     assert "Traceback" not in res.output
+    assert not (tmp_path / "d2").exists() or list((tmp_path / "d2").iterdir()) == []  # no unsigned archive
 
 
 def test_cli_sign_usage_and_key_errors(tmp_path, keys, chart_dir):
@@ -130,12 +131,54 @@ def test_cli_sign_usage_and_key_errors(tmp_path, keys, chart_dir):
     assert res.exit_code == 2 and "--key" in res.output
     res = runner.invoke(app, ["package", str(chart_dir), "-d", str(tmp_path), "--key", "x"])
     assert res.exit_code == 2
-    res = runner.invoke(app, ["package", str(chart_dir), "-d", str(tmp_path), "--sign", "--key", "nobody@example.test",
+    out = tmp_path / "out"
+    res = runner.invoke(app, ["package", str(chart_dir), "-d", str(out), "--sign", "--key", "nobody@example.test",
                               "--keyring", str(secring)])
     assert res.exit_code == 1 and "nobody@example.test" in res.output and "Traceback" not in res.output
-    res = runner.invoke(app, ["package", str(chart_dir), "-d", str(tmp_path), "--sign", "--key", "signer",
+    res = runner.invoke(app, ["package", str(chart_dir), "-d", str(out), "--sign", "--key", "signer",
                               "--keyring", str(tmp_path / "missing.gpg")])
     assert res.exit_code == 1 and "no such keyring file" in res.output
+    # A failed --sign leaves nothing behind: no unsigned archive, no staging directory.
+    assert not out.exists() or list(out.iterdir()) == []
+
+
+def test_failed_sign_keeps_the_previous_signed_pair(tmp_path, keys, chart_dir):
+    secring, pubring = keys
+    out = tmp_path / "out"
+    args = ["package", str(chart_dir), "-d", str(out), "--sign", "--keyring", str(secring)]
+    assert runner.invoke(app, [*args, "--key", "signer"]).exit_code == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert set(before) == {"demo-1.0.0.tgz", "demo-1.0.0.tgz.prov"}
+    (chart_dir / "values.yaml").write_text("greeting: changed\n")
+    assert runner.invoke(app, [*args, "--key", "nobody@example.test"]).exit_code == 1
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert helm_python.verify(out / "demo-1.0.0.tgz", pubring)["signed_by"] == [UID]
+
+
+def test_default_keyring_is_gnupghome_with_modern_gnupg(tmp_path, chart_dir, monkeypatch):
+    """GnuPG >= 2.1 keeps no secring.gpg: without --keyring the key is exported from $GNUPGHOME."""
+    home = tmp_path / "modern-home"
+    home.mkdir(mode=0o700)
+    (home / "gpg-agent.conf").write_text("s2k-count 65536\n")
+    try:
+        _gpg(home, "--pinentry-mode", "loopback", "--passphrase", "", "--quick-gen-key", "Modern <modern@example.test>",
+             "ed25519", "sign", "never")
+        assert not (home / "secring.gpg").exists()
+        pubring = tmp_path / "pubring.gpg"
+        pubring.write_bytes(_gpg(home, "--export").stdout)
+        monkeypatch.setenv("GNUPGHOME", str(home))
+        monkeypatch.setenv("HOME", str(tmp_path / "nohome"))  # ~/.gnupg must not be what is read
+        out = tmp_path / "dist"
+        res = runner.invoke(app, ["package", str(chart_dir), "-d", str(out), "--sign", "--key", "modern@example.test"])
+        assert res.exit_code == 0, res.output
+        assert helm_python.verify(out / "demo-1.0.0.tgz", pubring)["signed_by"] == ["Modern <modern@example.test>"]
+        assert sorted(p.name for p in out.iterdir()) == ["demo-1.0.0.tgz", "demo-1.0.0.tgz.prov"]
+        res = runner.invoke(app, ["package", str(chart_dir), "-d", str(tmp_path / "d2"), "--sign", "--key",
+                                  "absent@example.test"])
+        assert res.exit_code == 1 and f"no secret key 'absent@example.test' in GnuPG's home {home}" in res.output
+        assert not (tmp_path / "d2").exists() or list((tmp_path / "d2").iterdir()) == []
+    finally:
+        subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "gpg-agent"], capture_output=True, timeout=30)
 
 
 def test_repackaging_warns_about_a_stale_prov(tmp_path, keys, chart_dir):
