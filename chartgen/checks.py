@@ -55,12 +55,20 @@ _CREDENTIAL_KEY = re.compile(
 )
 
 
+#: Secret references that hold no credential (a CA certificate is public): an unknown key in them, such as
+#: ``secret``, is a misspelt ``secretName``, not a literal credential.
+_SECRET_REFERENCES = ("caBundle",)
+
+
 def credential_hint(path: tuple, cluster: Any = None) -> str | None:
     """When an unknown key looks like a literal credential, the Secret to reference instead (else None).
 
     ``cluster`` (metadata.name) lets the message name the operator's generated role Secret exactly.
     """
     if not path or not isinstance(path[-1], str) or not _CREDENTIAL_KEY.match(path[-1]):
+        return None
+    if len(path) > 1 and path[-2] in _SECRET_REFERENCES:
+        # The schema's own message (with its did-you-mean) points at the right field.
         return None
     parts = [str(p) for p in path if not isinstance(p, int)]
     where = ".".join(parts).lower()

@@ -250,22 +250,21 @@ def explain(
     path: str = typer.Option(..., "--path", "-p", help="A values key, e.g. postgresql.parameters.shared_buffers."),
     output: Output = typer.Option(Output.text, "--output", "-o"),
 ) -> None:
-    """Say where a chart value comes from: a spec field, a preset, a formula, or the chart's default."""
-    from . import chart, values as values_mod
+    """Say where a chart value comes from: a spec field, a preset, a formula, the chart's default or its templates."""
+    from . import explain as explain_mod
 
-    s = _load_or_fail(spec, output)
-    vals = values_mod.build(s)
-    node = chart.merged_values(vals)
-    for part in values_mod.split(path):
-        if not isinstance(node, dict) or part not in node:
-            fail(ChartgenError(f"{path}: no such values key{schema.suggest(part, list(node) if isinstance(node, dict) else [])}"), output)
-        node = node[part]
-    source = vals.source(path) or "chart default (charts/spilo-supabase/values.yaml)"
+    try:
+        found = explain_mod.explain(spec, path)
+    except ChartgenError as exc:
+        fail(exc, output)
     if output is Output.json:
-        typer.echo(json.dumps({"path": path, "value": node, "source": source}, indent=2))
+        typer.echo(json.dumps(found.as_dict(), indent=2))
     else:
-        typer.echo(f"{path} = {json.dumps(node)}")
-        typer.echo(f"  from: {source}")
+        typer.echo(f"{found.path} = {json.dumps(found.value)}")
+        first, *rest = found.source.splitlines() or [""]
+        typer.echo(f"  from: {first}")
+        for line in rest:  # a mapping's sources, one leaf a line, under the first
+            typer.echo(f"        {line}")
 
 
 @app.command()

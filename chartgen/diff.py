@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from .errors import ChartgenError
+from .errors import ChartgenError, registry_hint
 from .quantity import to_bytes
 
 _MASK = "<masked>"
@@ -139,7 +139,8 @@ def load_against(against: str, *, plain_http: bool = False) -> Path:
             client = helm_python.RegistryClient(plain_http=plain_http)
             client.pull(against, destination=str(tmp))
         except helm_python.HelmError as exc:
-            raise ChartgenError(f"cannot pull {against}: {' '.join(str(exc).split())[:300]}") from None
+            text = " ".join(str(exc).split())
+            raise ChartgenError(f"cannot pull {against}: {text[:300]}{registry_hint(text)}") from None
         pulled = sorted(tmp.glob("*.tgz"))
         if not pulled:
             raise ChartgenError(f"pulling {against} gave no chart")

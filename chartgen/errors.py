@@ -51,3 +51,10 @@ class PackageError(ChartgenError):
 
 class PublishError(ChartgenError):
     """The chart could not be pushed to (or read from) a registry."""
+
+
+def registry_hint(message: str) -> str:
+    """A hint for registry errors Go reports in its own words (appended to the one-line message)."""
+    if "server gave HTTP response to HTTPS client" in message:
+        return " (the registry speaks plain HTTP: pass --plain-http for a local or test registry)"
+    return ""

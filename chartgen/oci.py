@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
-from .errors import PublishError
+from .errors import PublishError, registry_hint
 from .package import chart_identity
 
 
@@ -125,7 +125,8 @@ class Registry:
 
 
 def _short(exc: Exception) -> str:
-    return " ".join(str(exc).split())[:400]
+    text = " ".join(str(exc).split())
+    return text[:400] + registry_hint(text)
 
 
 def reference(remote: str, name: str, version: str) -> str:

@@ -93,7 +93,7 @@ def restore_spec(spec_path: str, at: str, out_path: str, name: str | None = None
     y.preserve_quotes = True
     y.width = 4096
     y.indent(mapping=2, sequence=4, offset=2)
-    root = y.load(source.text)
+    root = y.load(_without_our_comments(source.text))
     _edit(root, source.raw, kind, src_name, new_name, when)
     buf = io.StringIO()
     y.dump(root, buf)
@@ -153,13 +153,35 @@ def _edit(root: Any, data: dict, kind: str, src_name: str, new_name: str, when: 
         node["existingSecret"] = secret
     supabase.yaml_set_comment_before_after_key(
         "jwt", indent=4, before=(
-            f"{src_name}'s Secrets, by reference (same namespace): the restored data holds Vault secrets\n"
-            "encrypted with that root key (another key makes them unreadable), and the API keys and issued\n"
-            "tokens are signed with that JWT secret."))
+            f"{_SECRETS_LEAD} the restored\n"
+            "data holds Vault secrets encrypted with that root key (another key makes them unreadable), and the\n"
+            "API keys and issued tokens are signed with that JWT secret."))
     chart = root.get("chart")
     if isinstance(chart, dict) and "name" in chart:
         # The chart is named after the cluster unless chart.name says otherwise; two releases need two names.
         del chart["name"]
+
+
+#: The Secrets are the ones the data was made with: the source's own, or (a restore of a restore) the ones
+#: the source referenced in turn, so the comment names no cluster.
+_SECRETS_LEAD = "The Secrets this data was encrypted and signed with, by reference (same namespace):"
+
+#: The comment blocks restore-spec writes, found again in a spec it wrote (a restore of a restore): each is
+#: replaced, never repeated. The old form of the Secrets comment named a cluster.
+_OUR_COMMENTS = [re.compile(p, re.MULTILINE) for p in (
+    r"^# .+: a new cluster restored from .+'s backups\n# .*written by `chartgen restore-spec`\.\n"
+    r"# Render and install it beside the source; cut over \(docs/backup-restore\.md\) once verified\.\n",
+    r"^ *# Bootstrap from .+'s archive \(.*\)\.\n(?: *#.*\n)*? *# postgres\.version must stay the source's "
+    r"major version\.\n",
+    r"^ *# (?:.+'s Secrets, by reference \(same namespace\):|" + re.escape(_SECRETS_LEAD) + r").*\n(?: *#.*\n)*? *"
+    r"# .*tokens are signed with that JWT secret\.\n",
+)]
+
+
+def _without_our_comments(text: str) -> str:
+    for pattern in _OUR_COMMENTS:
+        text = pattern.sub("", text)
+    return text
 
 
 def _plain_map(value: Any) -> Any:

@@ -94,6 +94,11 @@ def build(spec: Spec) -> Values:
             v.set(key, d["metadata"][key], _spec_source(f"metadata.{key}"))
     if s.get("teamId"):
         v.set("teamId", s["teamId"], _spec_source("spec.teamId"))
+    else:
+        # The chart derives the same when teamId is empty (_helpers.tpl, spilo-supabase.teamId); set here so that
+        # values.yaml and `chartgen explain` show what the postgresql resource gets.
+        v.set("teamId", d["metadata"]["name"].split("-")[0],
+              "formula: metadata.name up to its first '-' (spec.teamId unset; the operator's team prefix check)")
 
     topo = presets.get("topologies", s["topology"])
     v.set("instances", topo["instances"], f"preset topologies.{s['topology']}.instances (spec.topology)")

@@ -119,3 +119,22 @@ def test_normalise_time():
     when = datetime(2026, 1, 1, tzinfo=timezone.utc)
     with pytest.raises(ChartgenError, match="in the future"):
         restore.restore_spec(str(EXAMPLES / "duo.yaml"), "2026-01-02T00:00:00+00:00", "/nonexistent/x.yaml", now=when)
+
+
+def test_restore_of_a_restore_keeps_one_copy_of_each_comment(tmp_path):
+    first, second, third = (tmp_path / f"r{i}.yaml" for i in (1, 2, 3))
+    assert run("restore-spec", str(EXAMPLES / "duo.yaml"), "--at", "latest", "--output-file", str(first)).exit_code == 0
+    assert run("restore-spec", str(first), "--at", "latest", "--output-file", str(second)).exit_code == 0
+    assert run("restore-spec", str(second), "--at", "latest", "--output-file", str(third)).exit_code == 0
+    text = third.read_text()
+    for marker in ("a new cluster restored from", "# Bootstrap from", "by reference (same namespace)",
+                   "tokens are signed with that JWT secret", "must stay the source's major version"):
+        assert text.count(marker) == 1, (marker, text)
+    assert text.startswith("# shop-db-restored-restored-restored: a new cluster restored from "
+                           "shop-db-restored-restored's backups")
+    data = yaml.safe_load(text)
+    # the Secrets are still the original cluster's: the data was encrypted and signed with those
+    assert data["spec"]["supabase"]["rootKey"]["existingSecret"] == "shop-db-supabase-root-key"
+    assert "shop-db-restored's Secrets" not in text and "shop-db-restored-restored's Secrets" not in text
+    # everything of the user's own survives once
+    assert text.count("# A small production database") == 1 and text.count("# ttl 20 s") == 1

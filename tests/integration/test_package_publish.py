@@ -154,3 +154,11 @@ def test_publish_errors_are_one_line(tmp_path):
         assert proc.returncode == 1
         assert "Traceback" not in proc.stderr
         assert proc.stderr.startswith("error: ") and "oci://" in proc.stderr
+
+
+def test_publish_to_a_plain_http_registry_without_the_flag_says_so(tmp_path, registry):
+    tgz = package.write_archive(CHART, tmp_path)
+    res = CliRunner().invoke(app, ["publish", str(tgz), f"oci://{registry}/charts"])
+    assert res.exit_code != 0
+    assert "pass --plain-http" in res.output and "Traceback" not in res.output
+    assert len([line for line in res.output.splitlines() if line.strip()]) == 1

@@ -248,3 +248,33 @@ def test_dotted_parameter_names_render(tmp_path):
     result = render.build(spec)
     pg = next(d for d in result.manifests if d["kind"] == "postgresql")
     assert pg["spec"]["postgresql"]["parameters"]["pg_stat_statements.max"] == "10000"
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
+def test_explain_agrees_with_the_rendered_resource(example):
+    """What explain says for a key the CR carries is what the CR renders (teamId was "" once)."""
+    from chartgen import explain
+
+    result = render.build(str(example))
+    (cr,) = [d for d in result.manifests if d["kind"] == "postgresql"]
+    assert explain.explain(str(example), "teamId").value == cr["spec"]["teamId"]
+    assert explain.explain(str(example), "instances").value == cr["spec"]["numberOfInstances"]
+    for key in ("archive_timeout", "shared_preload_libraries"):
+        if key in cr["spec"]["postgresql"]["parameters"]:
+            found = explain.explain(str(example), f"postgresql.parameters.{key}")
+            assert found.value == cr["spec"]["postgresql"]["parameters"][key]
+            assert "not a values key" in found.source
+
+
+def test_explain_hints_and_indents(tmp_path):
+    spec = str(ROOT / "examples" / "trio.yaml")
+    res = runner.invoke(app, ["explain", spec, "--path", "spec.postgres.storage.size"])
+    assert res.exit_code == 1 and "is a spec path" in res.output and "sets storage.size" in res.output
+    res = runner.invoke(app, ["explain", spec, "--path", "resources"])
+    assert res.exit_code == 0
+    lines = res.output.splitlines()
+    assert lines[1].startswith("  from: resources.")
+    assert len(lines) > 2 and all(line.startswith("        resources.") for line in lines[2:])
+    single = str(ROOT / "examples" / "single.yaml")
+    res = runner.invoke(app, ["explain", single, "--path", "teamId", "--output", "json"])
+    assert json.loads(res.stdout)["source"].startswith("formula: metadata.name")

@@ -124,6 +124,8 @@ CASES: dict[str, tuple[int, list[Want]]] = {
     "from-replica-single": (1, [W("26:18", "spec.backup.fromReplica", "never takes a base backup")]),
     "warning-from-replica-trio": (0, [W("26:18", "spec.backup.fromReplica", "both replicas take a base backup",
                                         warning=True)]),
+    "ca-bundle-typo": (1, [W("25:17", "spec.backup.s3.caBundle.secretName", "missing required field 'secretName'"),
+                           W("25:18", "spec.backup.s3.caBundle.secret", 'unknown field; did you mean "secretName"?')]),
     "warning-durability-sync-duo": (0, [W("9:15", "spec.durability", "with topology duo, sync keeps writing", warning=True)]),
 }
 
