@@ -73,6 +73,19 @@ def install_runner(dest: Path, secrets_dir: Path, migrations_dir: Path | None = 
     return dest
 
 
+def install_scripts(dest: Path, runner_dir: Path) -> Path:
+    """The image's /scripts: post_init.sh (the wrapper), supabase/ (the runner), and post_init.spilo.sh, which
+    stands in for Spilo's own post_init (it needs Spilo's files; it only has to succeed here)."""
+    dest.mkdir(parents=True, exist_ok=True)
+    shutil.copy(IMAGE / "bootstrap" / "post_init.sh", dest / "post_init.sh")
+    (dest / "post_init.spilo.sh").write_text("#!/bin/sh\nexit 0\n")
+    (dest / "post_init.spilo.sh").chmod(0o755)
+    if not (dest / "supabase").exists():
+        (dest / "supabase").symlink_to(runner_dir)
+    give_to_postgres(dest)
+    return dest
+
+
 @dataclass
 class Run:
     code: int

@@ -1,0 +1,98 @@
+"""Supabase's behaviour on a Spilo-style cluster bootstrapped with the real 15.8.1.085 payload: the things
+Supabase's services rely on, each checked on the running server."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.image import pg
+from tests.support import supabase_image as img
+from tests.support.upstream import NEW
+
+pytestmark = pytest.mark.integration
+
+PASSWORD = img.SECRETS["POSTGRES_PASSWORD"]
+
+
+@pytest.fixture(scope="module")
+def supabase(pg_base, supabase_payload):
+    base = pg_base / "semantics"
+    secrets = img.write_secrets(base / "secrets")
+    runner = img.install_runner(base / "supabase", secrets, migrations_dir=supabase_payload(NEW))
+    scripts = img.install_scripts(base / "scripts", runner)
+    data = base / "c" / "data"
+    pg.initdb(data)
+    pg.configure(data, img.server_settings(runner))
+    cluster = pg.start(data, env={"PATH": "/usr/bin:/bin"})
+    # As Patroni calls bootstrap.post_init: the wrapper, HUMAN_ROLE, a key=value conninfo; no SUPABASE_* env.
+    run = img.run_bootstrap(scripts, cluster.conninfo(), script="post_init.sh")
+    assert run.code == 0, run.stdout[-3000:] + run.stderr
+    holder = {"cluster": cluster}
+    yield holder
+    holder["cluster"].stop()
+
+
+def tcp(c: pg.Cluster, sql: str, user: str, check: bool = True):
+    return c.psql(sql, user=user, host="127.0.0.1", password=PASSWORD, check=check)
+
+
+def test_ddl_as_postgres_notifies_postgrest_and_fires_the_grant_triggers(supabase):
+    c = supabase["cluster"]
+    out = c.psql("LISTEN pgrst;\ncreate table public.notify_probe (id int);\nselect 'after';").stdout
+    assert 'Asynchronous notification "pgrst" with payload "reload schema"' in out
+    # issue_pg_net_access: (re)creating pg_net as postgres grants its functions to the API roles.
+    c.psql("drop extension if exists pg_net")
+    c.psql("create extension pg_net")
+    assert c.value("select has_function_privilege('anon', 'net.http_get(text, jsonb, jsonb, integer)', 'execute')") == "t"
+    assert c.value("select has_schema_privilege('service_role', 'net', 'usage')") == "t"
+
+
+def test_authenticator_logs_in_and_switches_to_the_api_roles_only(supabase):
+    c = supabase["cluster"]
+    for role in ("anon", "authenticated", "service_role"):
+        assert tcp(c, f"set role {role}; select current_user", "authenticator").stdout.strip().endswith(role)
+    denied = tcp(c, "set role supabase_admin", "authenticator", check=False)
+    assert denied.returncode != 0 and "permission denied" in denied.stderr
+    for role in ("anon", "authenticated", "service_role"):
+        login = tcp(c, "select 1", role, check=False)
+        assert login.returncode != 0, f"{role} must not log in"
+
+
+def test_a_vault_secret_written_before_a_restart_decrypts_after_it(supabase):
+    c = supabase["cluster"]
+    c.psql("select vault.create_secret('s3cr3t-value', 'probe_secret')")
+    assert c.value("select decrypted_secret from vault.decrypted_secrets where name = 'probe_secret'") == "s3cr3t-value"
+    assert c.value("select secret from vault.secrets where name = 'probe_secret'") != "s3cr3t-value"
+    c.stop()
+    # The same server, same environment-less start: the key comes from the key script via defaults.env.
+    supabase["cluster"] = c = pg.start(c.data, env={"PATH": "/usr/bin:/bin"})
+    assert c.value("select decrypted_secret from vault.decrypted_secrets where name = 'probe_secret'") == "s3cr3t-value"
+
+
+def test_pgbouncer_get_auth_answers_for_the_pooler(supabase):
+    c = supabase["cluster"]
+    out = tcp(c, "select username, password from pgbouncer.get_auth('authenticator')", "pgbouncer").stdout.strip()
+    user, _, secret = out.partition("|")
+    assert user == "authenticator" and secret.startswith("SCRAM-SHA-256$")
+    assert tcp(c, "select count(*) from pgbouncer.get_auth('authenticator')", "anon", check=False).returncode != 0
+
+
+def test_the_realtime_publication_and_schemas_exist(supabase):
+    c = supabase["cluster"]
+    assert c.value("select pubname from pg_publication where pubname = 'supabase_realtime'") == "supabase_realtime"
+    assert c.value("select pg_get_userbyid(nspowner) from pg_namespace where nspname = '_realtime'") == "supabase_admin"
+
+
+def test_database_ownership_is_supabases(supabase):
+    """migrate.sh makes `postgres` the owner of database postgres; _supabase belongs to POSTGRES_USER."""
+    c = supabase["cluster"]
+    owners = dict(c.rows("select datname, pg_get_userbyid(datdba) from pg_database where not datistemplate"))
+    assert owners == {"postgres": "postgres", "_supabase": "supabase_admin"}
+
+
+def test_postgres_stays_superuser_on_spilo(supabase):
+    """Spilo's Patroni connects as postgres: the runner restores SUPERUSER after Supabase's demotion."""
+    c = supabase["cluster"]
+    assert c.value("select rolsuper from pg_roles where rolname = 'postgres'") == "t"
+    assert c.value("select count(*) from supabase_bootstrap.applied_files "
+                   "where name = 'migrations/10000000000000_demote-postgres.sql'") == "1"

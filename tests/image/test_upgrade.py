@@ -1,0 +1,141 @@
+"""A cluster bootstrapped with Supabase 15.8.1.004, then given 15.8.1.085 the way the deployed image gets it
+(post_init.sh with Spilo's on_role_change arguments), compared with a fresh 15.8.1.085 cluster."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from tests.image import catalog, pg
+from tests.support import supabase_image as img
+from tests.support.upstream import NEW, OLD
+
+pytestmark = pytest.mark.integration
+
+EDITED_IN_PLACE = {"init-scripts/00000000000000-initial-schema.sql",
+                   "migrations/20221207154255_create_pgsodium_and_vault.sql",
+                   "migrations/20230529180330_alter_api_roles_for_inherit.sql",
+                   "migrations/20231020085357_revoke_writes_on_cron_job_from_postgres.sql"}
+
+# Every difference between the upgraded and the fresh catalog, by (part, side, first two columns); each is
+# named and explained in image/README.md ("Upgrades: what differs from a fresh cluster").
+KNOWN = {
+    # 004's 20221207154255 granted pgsodium's roles; 085's edited version takes the supabase_vault-only branch.
+    ("memberships", "upgraded", ("pgsodium_keyholder", "postgres")),
+    ("memberships", "upgraded", ("pgsodium_keyholder", "service_role")),
+    ("memberships", "upgraded", ("pgsodium_keyiduser", "postgres")),
+    ("memberships", "upgraded", ("pgsodium_keymaker", "postgres")),
+    ("functions", "upgraded", ("pgsodium", "crypto_aead_det_decrypt(message bytea, additional bytea, key_uuid uuid, nonce bytea)")),
+    ("functions", "upgraded", ("pgsodium", "crypto_aead_det_encrypt(message bytea, additional bytea, key_uuid uuid, nonce bytea)")),
+    ("functions", "upgraded", ("pgsodium", "crypto_aead_det_keygen()")),
+    ("functions", "fresh", ("pgsodium", "crypto_aead_det_decrypt(message bytea, additional bytea, key_uuid uuid, nonce bytea)")),
+    ("functions", "fresh", ("pgsodium", "crypto_aead_det_encrypt(message bytea, additional bytea, key_uuid uuid, nonce bytea)")),
+    ("functions", "fresh", ("pgsodium", "crypto_aead_det_keygen()")),
+    # 20250218031949 replaces pgsodium.mask_role only where pgsodium exists when it runs (upgraded: yes;
+    # fresh: the runner creates pgsodium after the migrations).
+    ("functions", "upgraded", ("pgsodium", "mask_role(masked_role regrole, source_name text, view_name text)")),
+    ("functions", "fresh", ("pgsodium", "mask_role(masked_role regrole, source_name text, view_name text)")),
+    # 085's edited 20221207154255 grants vault to postgres and service_role; 004's did not.
+    ("schemas", "upgraded", ("vault", "supabase_admin")),
+    ("schemas", "fresh", ("vault", "supabase_admin")),
+    ("relations", "upgraded", ("vault", "decrypted_secrets")),
+    ("relations", "upgraded", ("vault", "secrets")),
+    ("relations", "fresh", ("vault", "decrypted_secrets")),
+    ("relations", "fresh", ("vault", "secrets")),
+    ("functions", "upgraded", ("vault", "_crypto_aead_det_decrypt(message bytea, additional bytea, key_id bigint, context bytea, nonce bytea)")),
+    ("functions", "upgraded", ("vault", "create_secret(new_secret text, new_name text, new_description text, new_key_id uuid)")),
+    ("functions", "upgraded", ("vault", "update_secret(secret_id uuid, new_secret text, new_name text, new_description text, new_key_id uuid)")),
+    ("functions", "fresh", ("vault", "_crypto_aead_det_decrypt(message bytea, additional bytea, key_id bigint, context bytea, nonce bytea)")),
+    ("functions", "fresh", ("vault", "create_secret(new_secret text, new_name text, new_description text, new_key_id uuid)")),
+    ("functions", "fresh", ("vault", "update_secret(secret_id uuid, new_secret text, new_name text, new_description text, new_key_id uuid)")),
+    # 085's edited 20231020085357 makes supabase_admin own extensions.grant_pg_cron_access().
+    ("functions", "upgraded", ("extensions", "grant_pg_cron_access()")),
+    ("functions", "fresh", ("extensions", "grant_pg_cron_access()")),
+}
+
+# What Supabase's services rely on must be identical: roles and their attributes and settings, databases and
+# their settings, event triggers, publications, extensions (name, schema, version), schemas other than vault.
+MUST_MATCH = ("roles", "databases", "db_settings", "event_triggers", "publications", "extensions", "default_acls")
+
+
+@pytest.fixture(scope="module")
+def clusters(pg_base, supabase_payload):
+    base = pg_base / "upgrade"
+    secrets = img.write_secrets(base / "secrets")
+    runner = img.install_runner(base / "supabase", secrets)
+    started = []
+
+    def start(name):
+        data = base / name / "data"
+        pg.initdb(data)
+        pg.configure(data, img.server_settings(runner))
+        started.append(pg.start(data, env={"PATH": "/usr/bin:/bin"}))
+        return started[-1]
+
+    upgraded, fresh = start("upgraded"), start("fresh")
+    old = img.run_bootstrap(runner, upgraded.conninfo(), env={"SUPABASE_MIGRATIONS_DIR": str(supabase_payload(OLD))})
+    assert old.code == 0, old.stdout[-2000:] + old.stderr
+    new = img.run_bootstrap(runner, fresh.conninfo(), env={"SUPABASE_MIGRATIONS_DIR": str(supabase_payload(NEW))})
+    assert new.code == 0, new.stdout[-2000:] + new.stderr
+    yield runner, upgraded, fresh, supabase_payload
+    for c in started:
+        c.stop()
+
+
+@pytest.fixture(scope="module")
+def upgrade_run(clusters):
+    """The 085 image's post_init.sh as Spilo's on_role_change.sh calls it after a promotion:
+    `/scripts/post_init.sh HUMAN_ROLE postgres` (a bare database name, local socket)."""
+    runner, upgraded, _, payload = clusters
+    scripts = img.install_scripts(runner.parent / "scripts", runner)
+    env = {"SUPABASE_MIGRATIONS_DIR": str(payload(NEW)), "PGHOST": str(upgraded.sockets), "PGPORT": str(upgraded.port)}
+    return img.run_bootstrap(scripts, "postgres", env=env, script="post_init.sh")
+
+
+def test_upgrade_applies_each_new_migration_once_and_reports_the_edited_files(clusters, upgrade_run):
+    runner, upgraded, _, payload = clusters
+    assert upgrade_run.code == 0, upgrade_run.stdout[-3000:] + upgrade_run.stderr
+    old_files = {p.relative_to(payload(OLD)).as_posix() for p in payload(OLD).glob("*/*.sql")}
+    new_files = {p.relative_to(payload(NEW)).as_posix() for p in payload(NEW).glob("*/*.sql")}
+    assert len(new_files - old_files) == 10
+    assert [e["file"] for e in upgrade_run.event("applied")] == sorted(new_files - old_files,
+                                                                       key=lambda n: (n.split("/")[0] != "init-scripts", n.encode()))
+    edited = upgrade_run.event("edited-after-apply")
+    assert {e["file"] for e in edited} == EDITED_IN_PLACE
+    for e in edited:
+        assert e["current_sha256"] == hashlib.sha256((payload(NEW) / e["file"]).read_bytes()).hexdigest()
+        assert e["applied_sha256"] == hashlib.sha256((payload(OLD) / e["file"]).read_bytes()).hexdigest()
+    assert set(upgraded.value("select string_agg(name, ',') from supabase_bootstrap.edited_files").split(",")) \
+        == EDITED_IN_PLACE
+    # applied_files keeps what actually ran: the 004 bytes of the edited files, each file once.
+    assert upgraded.value("select count(*) from supabase_bootstrap.applied_files") == str(len(new_files))
+
+    again = img.run_bootstrap(runner, upgraded.conninfo(), env={"SUPABASE_MIGRATIONS_DIR": str(payload(NEW))})
+    assert again.code == 0 and again.event("applied") == []
+    assert again.event("up-to-date")[0]["edited"] == 4
+    assert len(again.event("edited-after-apply")) == 4, "reported on every run"
+    assert upgraded.value("select count(*) from supabase_bootstrap.edited_files") == "4", "recorded once"
+
+
+def _keyed(diff: dict, side_names=("upgraded", "fresh")) -> set:
+    out = set()
+    for part, sides in diff.items():
+        for side, rows in zip(side_names, (sides["only_first"], sides["only_second"])):
+            out |= {(part, side, tuple(r[:2])) for r in rows}
+    return out
+
+
+@pytest.mark.parametrize("dbname", ["postgres", "_supabase"])
+def test_the_upgraded_catalog_matches_a_fresh_one_except_the_named_differences(clusters, upgrade_run, dbname):
+    _, upgraded, fresh, _ = clusters
+    assert upgrade_run.code == 0
+    diff = catalog.differences(catalog.snapshot(upgraded, dbname), catalog.snapshot(fresh, dbname))
+    for part in MUST_MATCH:
+        assert part not in diff, (part, diff.get(part))
+    found = _keyed(diff)
+    if dbname == "postgres":
+        assert found == KNOWN
+    else:
+        # Roles and memberships are cluster-wide: _supabase shows the same pgsodium memberships only.
+        assert found == {k for k in KNOWN if k[0] == "memberships"}
