@@ -36,6 +36,7 @@ SPILO_LIBRARIES_NOT_HERE = frozenset({"bg_mon", "pgextwlist", "pg_auth_mon", "se
 
 SECRETS = {"POSTGRES_PASSWORD": "s3cret-Pa55 with 'quote'", "JWT_SECRET": "jwt-secret-at-least-32-characters-long",
            "JWT_EXP": "7200"}
+HUMAN_ROLE = "zalandos"  # Spilo's default HUMAN_ROLE, which Patroni passes to post_init
 ROOT_KEY = "4d1b1a8b0a7c8f5e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796"
 
 
@@ -100,12 +101,12 @@ class Run:
         return [e for e in self.events if e["event"] == name]
 
 
-def run_bootstrap(runner_dir: Path, conninfo: str, human_role: str = "zalandos",
+def run_bootstrap(runner_dir: Path, conninfo: str, human_role: str = HUMAN_ROLE,
                   env: dict[str, str] | None = None, script: str = "supabase-bootstrap",
                   timeout: float = 600) -> Run:
     """The runner (or post_init.sh) as OS user postgres with Patroni's post_init environment: what Spilo's
     runit script keeps (PATH) plus Patroni's PGOPTIONS; everything else comes from defaults.env."""
-    environment = {"PATH": f"/usr/lib/postgresql/15/bin:/usr/bin:/bin",
+    environment = {"PATH": "/usr/lib/postgresql/15/bin:/usr/bin:/bin",
                    "PGOPTIONS": "-c synchronous_commit=local -c statement_timeout=0"}
     environment.update(env or {})
     proc = subprocess.run(as_postgres([str(runner_dir / script), human_role, conninfo]), env=environment,
