@@ -320,4 +320,20 @@ def _backup_checks() -> tuple:
     return tuple(backup_checks)
 
 
-CHECKS = (_backup, _restore, _durability, _parameters, _monitoring, _scrape_access, _extensions) + _backup_checks()
+def _services(data: dict) -> Iterator[Finding]:
+    """A malformed network in pg_hba makes PostgreSQL reject the whole file on reload: catch it here."""
+    import ipaddress
+
+    cidrs = _get(data, "spec", "supabase", "services", "sourceCIDRs")
+    for i, cidr in enumerate(cidrs if isinstance(cidrs, list) else []):
+        if not isinstance(cidr, str):
+            continue
+        try:
+            ipaddress.ip_network(cidr, strict=True)
+        except ValueError as exc:
+            yield (("spec", "supabase", "services", "sourceCIDRs", i),
+                   f"{cidr!r} is not a network: {exc} (e.g. \"10.244.0.0/16\")", "error")
+
+
+CHECKS = (_backup, _restore, _durability, _parameters, _monitoring, _scrape_access, _extensions,
+          _services) + _backup_checks()

@@ -226,22 +226,87 @@ def _load_or_fail(file: str, output: Output = Output.text):
         fail(exc, output)
 
 
+class ValuesFor(str, Enum):
+    spilo_supabase = "spilo-supabase"
+    supabase_kubernetes = "supabase-kubernetes"
+
+
 @app.command("values")
 def values_cmd(
     spec: str = typer.Argument(..., metavar="SPEC"),
     output: Output = typer.Option(Output.text, "--output", "-o", help="text (YAML), or json."),
+    target: ValuesFor = typer.Option(ValuesFor.spilo_supabase, "--for",
+                                     help="spilo-supabase: this database's chart. supabase-kubernetes: the "
+                                          "supabase-community services chart, pointed at this database."),
+    out: Optional[str] = typer.Option(None, "--output-file", metavar="FILE", help="Write FILE instead of stdout."),
 ) -> None:
-    """Print the chart values a spec gives, for installing the published base chart with -f."""
+    """Print the chart values a spec gives, for installing the published base chart with -f.
+
+    With --for supabase-kubernetes: the values for Supabase's services chart (helm install supabase ... -f)."""
     from . import values as values_mod
     from .chart import commented_yaml
 
     s = _load_or_fail(spec, output)
     print_problems(s.warnings, output)
+    if target is ValuesFor.supabase_kubernetes:
+        from . import supabase_services
+
+        try:
+            text = (json.dumps(supabase_services.values(s), indent=2, sort_keys=True) + "\n"
+                    if output is Output.json else supabase_services.values_yaml(s))
+            if out:
+                supabase_services.write_file(out, text, private=False)
+        except ChartgenError as exc:
+            fail(exc, output)
+        if not out:
+            typer.echo(text, nl=False)
+        elif not _State.quiet:
+            typer.echo(f"wrote {out}", err=True)
+        return
     vals = values_mod.build(s)
     if output is Output.json:
         typer.echo(json.dumps(vals.data, indent=2, sort_keys=True))
     else:
         typer.echo(commented_yaml(vals.data, vals.sources), nl=False)
+
+
+@app.command()
+def keys(
+    spec: str = typer.Argument(..., metavar="SPEC"),
+    jwt_secret_file: Optional[str] = typer.Option(
+        None, "--jwt-secret-file", metavar="FILE",
+        help="The database's JWT secret ('-' reads stdin). Omitted: a new one, for spec.supabase.jwt.existingSecret."),
+    out: Optional[str] = typer.Option(None, "--output-file", metavar="FILE", help="Write FILE (mode 0600), not stdout."),
+    days: int = typer.Option(5 * 365, "--days", help="Lifetime of the anon and service-role keys."),
+    force: bool = typer.Option(False, "--force", help="Overwrite FILE."),
+    output: Output = typer.Option(Output.text, "--output", "-o", help="text (YAML), or json (both kubectl apply -f)."),
+) -> None:
+    """Write the Secret the Supabase services chart needs: JWT secret, anon and service-role keys, service secrets.
+
+    Pipe it to the cluster: chartgen keys SPEC --jwt-secret-file - < jwt.txt | kubectl apply -f -"""
+    import time
+
+    from . import supabase_services
+
+    s = _load_or_fail(spec, output)
+    try:
+        jwt = None
+        if jwt_secret_file == "-":
+            jwt = sys.stdin.read()
+        elif jwt_secret_file:
+            jwt = Path(jwt_secret_file).read_text(encoding="utf-8")
+        text = supabase_services.keys_manifest(s, jwt, issued_at=int(time.time()), days=days,
+                                               as_json=output is Output.json)
+        if out:
+            supabase_services.write_file(out, text, private=True, force=force)
+    except ChartgenError as exc:
+        fail(exc, output)
+    except OSError as exc:
+        fail(ChartgenError(f"cannot read {jwt_secret_file}: {exc.strerror or exc}"), output)
+    if not out:
+        typer.echo(text, nl=False)
+    elif not _State.quiet:
+        typer.echo(f"wrote {out}", err=True)
 
 
 @app.command()

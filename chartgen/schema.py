@@ -141,6 +141,7 @@ _PATTERN_WORDS = {
     "^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti)$": "a quantity in Ki, Mi, Gi or Ti",
     "^[0-9]+(\\.[0-9]+)?m?$": 'a number of cores or millicores, e.g. "2" or "500m"',
     "^sha256:[a-f0-9]{64}$": 'an image digest: "sha256:" and 64 lowercase hex digits',
+    "^[0-9a-fA-F:.]+/[0-9]{1,3}$": 'a network in CIDR notation, e.g. "10.244.0.0/16"',
     "^(0|[1-9]\\d*)\\.(0|[1-9]\\d*)\\.(0|[1-9]\\d*)(-[0-9A-Za-z.-]+)?(\\+[0-9A-Za-z.-]+)?$":
         'a SemVer 2 version MAJOR.MINOR.PATCH without a "v", e.g. "1.0.0" or "1.2.0-rc.1"',
     "^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$":

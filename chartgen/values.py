@@ -241,6 +241,10 @@ def _supabase(v: Values, sb: dict) -> None:
         v.set("supabase.timescaledb", "timescaledb" in sb["extensions"], _spec_source("spec.supabase.extensions"))
     v.set("supabase.realtime.slots", sb["realtime"]["slots"], _spec_source("spec.supabase.realtime.slots"))
     v.set("supabase.realtime.plugin", sb["realtime"]["plugin"], _spec_source("spec.supabase.realtime.plugin"))
+    services = sb["services"]
+    v.set("supabase.services.enabled", services["enabled"], _spec_source("spec.supabase.services.enabled"))
+    if services["enabled"]:
+        v.set("supabase.services.sourceCIDRs", services["sourceCIDRs"], _spec_source("spec.supabase.services.sourceCIDRs"))
 
 
 def storage_bytes(values: dict) -> int:

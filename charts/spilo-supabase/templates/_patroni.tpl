@@ -30,7 +30,7 @@ synchronous_mode_strict: {{ $p.synchronous_mode_strict }}
 {{- if $p.synchronous_mode }}
 synchronous_node_count: {{ int64 $p.synchronous_node_count }}
 {{- end }}
-{{- with $p.pg_hba }}
+{{- with (include "spilo-supabase.pgHba" . | fromYamlArray) }}
 pg_hba:
 {{- range . }}
   - {{ . | quote }}
@@ -45,4 +45,50 @@ slots:
     plugin: {{ $.Values.supabase.realtime.plugin | default "wal2json" }}
 {{- end }}
 {{- end }}
+{{- end -}}
+
+{{/*
+Spilo 4.0-p3's own pg_hba with the operator's defaults filled in (configure_spilo.py's template:
+PAM_OAUTH2 and HUMAN_ROLE=zalandos set by the operator, replication user `standby`, no ALLOW_NOSSL).
+The CR's patroni.pg_hba replaces Spilo's list as a whole, so a list that adds lines must carry these.
+*/}}
+{{- define "spilo-supabase.spiloPgHba" -}}
+- local all all trust
+- hostssl all +zalandos 127.0.0.1/32 pam
+- host all all 127.0.0.1/32 md5
+- hostssl all +zalandos ::1/128 pam
+- host all all ::1/128 md5
+- local replication standby trust
+- hostssl replication standby all md5
+- hostnossl all all all reject
+- hostssl all +zalandos all pam
+- hostssl all all all md5
+{{- end -}}
+
+{{/*
+The pg_hba list for the CR (a YAML list; empty keeps Spilo's own). With supabase.services.enabled, one
+line per database, role list and source network lets the services chart's unencrypted logins in, ahead
+of Spilo's `hostnossl all all all reject`, followed by patroni.pg_hba or else Spilo's defaults.
+*/}}
+{{- define "spilo-supabase.pgHba" -}}
+{{- $p := .Values.patroni -}}
+{{- $sv := .Values.supabase.services -}}
+{{- $lines := list -}}
+{{- if $sv.enabled -}}
+  {{- range $db := keys $sv.access | sortAlpha -}}
+    {{- $roles := index $sv.access $db -}}
+    {{- range $roles -}}
+      {{- if not (hasKey $.Values.supabase.users .) -}}
+        {{- fail (printf "supabase.services.access.%s: role %q is not in supabase.users, so the operator neither creates it nor keeps its password" $db .) -}}
+      {{- end -}}
+    {{- end -}}
+    {{- range $cidr := $sv.sourceCIDRs -}}
+      {{- $lines = append $lines (printf "hostnossl %s %s %s scram-sha-256" $db (join "," $roles) $cidr) -}}
+    {{- end -}}
+  {{- end -}}
+  {{- $lines = concat $lines (default (include "spilo-supabase.spiloPgHba" . | fromYamlArray) $p.pg_hba) -}}
+{{- else -}}
+  {{- $lines = $p.pg_hba -}}
+{{- end -}}
+{{- toYaml (default (list) $lines) -}}
 {{- end -}}
