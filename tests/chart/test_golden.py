@@ -34,7 +34,7 @@ CASES = {
             "patroni": {"synchronous_mode": True, "synchronous_node_count": 1},
             "pooler": {"instances": 2, "maxDBConnections": 120},
             "backup": {"enabled": True, "s3": S3_AWS, "schedule": "0 2 * * *", "retention": 14},
-            "supabase": {"realtime": {"slots": ["supabase_realtime_replication_slot"]}},
+            "supabase": {"realtime": {"slots": ["supabase_realtime_replication_slot"]}, "services": {"enabled": True}},
             "monitoring": {"exporter": {"enabled": True}, "serviceMonitor": {"enabled": True, "labels": {"release": "prom"}}},
             "networkPolicy": {"allowedNamespaces": ["supabase-apps"], "metricsNamespaces": ["monitoring"]},
         }),
