@@ -42,7 +42,8 @@ def test_restore_to_a_time_keeps_comments_storage_and_secrets(tmp_path):
                                        "s3": source["spec"]["backup"]["s3"]}
     assert data["spec"]["backup"] == source["spec"]["backup"]
     assert data["spec"]["supabase"] == {"jwt": {"existingSecret": "selfhost-db-supabase-jwt"},
-                                        "rootKey": {"existingSecret": "selfhost-db-supabase-root-key"}}
+                                        "rootKey": {"existingSecret": "selfhost-db-supabase-root-key"},
+                                        "services": {"enabled": True}}
     assert data["chart"] == source["chart"]
     spec = clone_of(out)
     assert spec["clone"]["cluster"] == "selfhost-db" and spec["clone"]["timestamp"] == "2025-03-01T10:00:00+00:00"
