@@ -175,3 +175,17 @@ def test_keys_cli_needs_the_jwt_secret_unless_the_spec_names_its_secret(tmp_path
     assert again.exit_code == 1 and "--force" in again.output
     short = CliRunner().invoke(app, ["keys", str(trio), "--jwt-secret-file", "-"], input="short")
     assert short.exit_code == 1 and "at least 32" in short.output
+
+
+def test_output_plugin_libraries_lets_realtime_decode_and_yields_to_the_user():
+    from chartgen import manifests, resources
+
+    chart = resources.path(resources.CHART_DIR_NAME)
+
+    def param(values: dict) -> str:
+        docs = manifests.render(chart, values, release="acme-db", namespace="supabase")
+        return next(d for d in docs if d["kind"] == "postgresql")["spec"]["postgresql"]["parameters"][
+            "output_plugin_libraries"]
+
+    assert param({}).split(", ") == ["pgoutput", "test_decoding", "wal2json"]
+    assert param({"postgresql": {"parameters": {"output_plugin_libraries": "pgoutput"}}}) == "pgoutput"
