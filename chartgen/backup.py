@@ -8,8 +8,9 @@ values.py only copies ``spec.backup`` / ``spec.restore`` / ``spec.standby`` into
 tests/backup/test_table.py renders every row and fails when a variable here is not rendered, or a
 rendered one is missing here. Spilo 4.0 reads these in postgres-appliance/scripts/configure_spilo.py; the
 operator adds its own CLONE_*/STANDBY_* from the CR sections (pkg/cluster/k8sres.go,
-generateCloneEnvironment / generateStandbyEnvironment) after spec.env, so a name both set is set to the
-same value.
+generateCloneEnvironment / generateStandbyEnvironment) after spec.env, so a name both set appears twice and
+the operator's wins (CLONE_AWS_S3_FORCE_PATH_STYLE is "1" there, "true" here; Spilo rewrites it from the
+endpoint anyway, see _clone.tpl).
 
 Prefix ``P`` is empty for the cluster's own backups, ``CLONE_`` for ``spec.restore`` and ``STANDBY_`` for
 ``spec.standby``: a restore or standby inherits nothing from the main variables.

@@ -303,6 +303,40 @@ def _extensions(data: dict) -> Iterator[Finding]:
                                 f"(allowed: {', '.join(n for n in known if n not in no_sql)})"), "error"
 
 
+def _crd_field(name: str) -> dict:
+    """The operator's own schema of one ``postgresql`` spec field (the CRD shipped as package data)."""
+    from . import resources
+
+    with open(resources.package_data("data/crds/postgresql.acid.zalan.do-v1.schema.json"), encoding="utf-8") as fh:
+        return json.load(fh)["properties"]["spec"]["properties"][name]
+
+
+def _scheduling(data: dict) -> Iterator[Finding]:
+    """Node affinity is passed to the operator as it is: check it against the operator's CRD at validate time,
+    so a typo gets a spec path here instead of a failed render later."""
+    affinity = _get(data, "spec", "scheduling", "nodeAffinity")
+    if isinstance(affinity, dict) and affinity:
+        from jsonschema import Draft202012Validator
+
+        validator = Draft202012Validator(_crd_field("nodeAffinity"))
+        for err in sorted(validator.iter_errors(affinity), key=lambda e: list(e.absolute_path)):
+            yield (("spec", "scheduling", "nodeAffinity") + tuple(err.absolute_path),
+                   f"{err.message} (the operator's nodeAffinity schema)", "error")
+    pooler = _get(data, "spec", "pooler", "resources")
+    if isinstance(pooler, dict):
+        from .quantity import to_bytes, to_cores
+
+        for res, parse in (("cpu", to_cores), ("memory", to_bytes)):
+            req, lim = _get(pooler, "requests", res), _get(pooler, "limits", res)
+            try:
+                bad = req is not None and lim is not None and parse(str(req)) > parse(str(lim))
+            except ValueError:
+                continue
+            if bad:
+                yield ("spec", "pooler", "resources", "requests", res), (
+                    f"request {req} is above the limit {lim}: Kubernetes refuses the pooler pods"), "error"
+
+
 def _backup_checks() -> tuple:
     """chartgen.backup's checks (WAL paths, CRD timestamp form, ...), which live with the WAL-G translation.
 
@@ -336,4 +370,4 @@ def _services(data: dict) -> Iterator[Finding]:
 
 
 CHECKS = (_backup, _restore, _durability, _parameters, _monitoring, _scrape_access, _extensions,
-          _services) + _backup_checks()
+          _services, _scheduling) + _backup_checks()

@@ -586,6 +586,13 @@ def init(
     container: Optional[str] = typer.Option(None, "--container", help="Azure blob container."),
     credentials_secret: Optional[str] = typer.Option(None, "--credentials-secret",
                                                      help="Secret with the backup credentials (you create it)."),
+    ca_bundle: Optional[str] = typer.Option(None, "--ca-bundle", metavar="SECRET",
+                                            help="Secret with the S3 endpoint's CA certificate (key ca.crt)."),
+    schedule: Optional[str] = typer.Option(None, "--schedule", help="Base backup cron schedule, UTC "
+                                           "(default: the spec's default, 0 1 * * *)."),
+    pooler: Optional[bool] = typer.Option(None, "--pooler/--no-pooler", help="PgBouncer in front of the primary "
+                                          "(default: on)."),
+    pooler_instances: Optional[str] = typer.Option(None, "--pooler-instances", metavar="N", help="Pooler pods."),
     chart_version: Optional[str] = typer.Option(None, "--chart-version", help="Chart version (SemVer)."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Ask nothing: flags, then defaults (for scripts)."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
@@ -603,7 +610,9 @@ def init(
         name=name, namespace=namespace, topology=topology, durability=durability, pg_version=pg_version, size=size,
         storage=storage, storage_class=storage_class, image=image, image_tag=image_tag, backup=backup, bucket=bucket,
         endpoint=endpoint, region=region, storage_account=storage_account, container=container,
-        credentials_secret=credentials_secret, chart_version=chart_version).items() if v is not None}
+        credentials_secret=credentials_secret, chart_version=chart_version, ca_bundle=ca_bundle, schedule=schedule,
+        pooler=None if pooler is None else ("on" if pooler else "off"),
+        pooler_instances=pooler_instances).items() if v is not None}
     bad = [f"--{k.replace('_', '-')}: {why}" for k, v in given.items()
            if (why := init_mod.check_answer(k, v, {**init_mod.defaults(given), **given}))]
     if bad:

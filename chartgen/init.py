@@ -41,10 +41,16 @@ class Question:
     choices: Callable[[], list[str]] | None = None
     optional: bool = False  # an empty answer leaves the field out
     applies: Callable[[dict], bool] = lambda a: True
+    ask: bool = True  # False: a flag only, never prompted (the default is good for almost everyone)
 
 
 def _target(*names: str) -> Callable[[dict], bool]:
     return lambda a: a.get("backup") in names
+
+
+def _schema_default(*path: str) -> str:
+    # One source of truth: the starter spec writes the schema's own default.
+    return str((schema.subschema(path) or {}).get("default", ""))
 
 
 QUESTIONS: tuple[Question, ...] = (
@@ -78,9 +84,20 @@ QUESTIONS: tuple[Question, ...] = (
              lambda a: "supabasebackups", applies=_target("azure")),
     Question("container", "Azure blob container", ("spec", "backup", "azure", "container"),
              lambda a: f"{a.get('name', 'supabase-db')}-backups", applies=_target("azure")),
+    Question("ca_bundle", "Secret holding the endpoint's CA certificate, key ca.crt (empty: a public CA)",
+             ("spec", "backup", "s3", "caBundle", "secretName"), lambda a: "", optional=True,
+             applies=lambda a: a.get("backup") == "s3" and bool(a.get("endpoint"))),
     Question("credentials_secret", "Secret holding the backup credentials (you create it)",
              ("spec", "backup", "s3", "credentials", "secretName"),
              lambda a: f"{a.get('name', 'supabase-db')}-backup-creds", applies=_target("s3", "gcs", "azure")),
+    Question("schedule", "Base backup schedule (cron, UTC)", ("spec", "backup", "schedule"),
+             lambda a: _schema_default("spec", "backup", "schedule"), applies=_target("s3", "gcs", "azure"),
+             ask=False),
+    Question("pooler", "PgBouncer pooler", ("spec", "pooler", "enabled"), lambda a: "on",
+             lambda: ["on", "off"], ask=False),
+    Question("pooler_instances", "Pooler pods", ("spec", "pooler", "instances"),
+             lambda a: _schema_default("spec", "pooler", "instances"), applies=lambda a: a.get("pooler") != "off",
+             ask=False),
     Question("chart_version", "Chart version (SemVer)", ("chart", "version"), lambda a: "0.1.0"),
 )
 
@@ -89,7 +106,7 @@ BY_KEY = {q.key: q for q in QUESTIONS}
 
 def pending(answers: dict) -> list[Question]:
     """The questions still to answer, given the answers so far (the backup target decides its follow-ups)."""
-    return [q for q in QUESTIONS if q.key not in answers and q.applies(answers)]
+    return [q for q in QUESTIONS if q.key not in answers and q.ask and q.applies(answers)]
 
 
 def defaults(answers: dict) -> dict:
@@ -121,6 +138,10 @@ def check_answer(key: str, value: str, answers: dict) -> str | None:
         return None
     path = _path(q, answers)
     node = schema.subschema(path) or {}
+    if node.get("type") == "integer":
+        if not value.strip().lstrip("-").isdigit():
+            return f"{value!r} is not a whole number"
+        value = int(value)  # type: ignore[assignment]
     probe = {**node, "$defs": schema.schema()["$defs"]}
     errors = list(schema._Validator(probe).iter_errors(value))
     if not errors:
@@ -196,11 +217,15 @@ def render(answers: dict) -> str:
         "  image:                   # built from image/: Spilo plus the Supabase extensions",
         f"    repository: {q(a['image'])}",
         f"    tag: {q(a['image_tag'])}",
-        "  pooler:                  # PgBouncer: point Supabase services at <name>-pooler",
-        "    enabled: true",
-        "    instances: 2",
-        "    mode: transaction",
     ]
+    if a["pooler"] == "off":
+        lines += ["  pooler:                  # PgBouncer off: Supabase services connect to <name> directly",
+                  "    enabled: false"]
+    else:
+        lines += ["  pooler:                  # PgBouncer: point Supabase services at <name>-pooler",
+                  "    enabled: true",
+                  f"    instances: {a['pooler_instances']}",
+                  "    mode: transaction"]
     lines += _backup_lines(a)
     lines += [
         "  supabase:",
@@ -232,6 +257,8 @@ def _backup_lines(a: dict) -> list[str]:
         if a.get("endpoint"):
             # S3-compatible stores (MinIO, Ceph) address buckets by path and rarely offer SSE.
             out += [f"      endpoint: {q(a['endpoint'])}", "      forcePathStyle: true", "      disableSSE: true"]
+            if a.get("ca_bundle"):
+                out += [f"      caBundle: {{secretName: {q(a['ca_bundle'])}}}   # key ca.crt: the endpoint's CA"]
         out += [f"      {secret}   # keys AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY"]
     elif target == "gcs":
         out += ["    gcs:", f"      bucket: {q(a['bucket'])}", f"      {secret}   # key key.json: a service-account key"]
@@ -239,8 +266,8 @@ def _backup_lines(a: dict) -> list[str]:
         out += ["    azure:", f"      storageAccount: {q(a['storage_account'])}", f"      container: {q(a['container'])}",
                 f"      {secret}   # key AZURE_STORAGE_ACCESS_KEY"]
     out += [
-        '    schedule: "0 2 * * *"   # base backups; WAL is archived continuously in between',
-        "    retention: 7           # base backups kept",
+        f"    schedule: {json.dumps(a['schedule'])}   # base backups (UTC); WAL is archived continuously in between",
+        "    retention: 7           # keep the newest 7 base backups, and none younger than 7 days is deleted",
     ]
     return out
 

@@ -140,6 +140,13 @@ def build(spec: Spec) -> Values:
 
     _bootstrap(v, s)
     _supabase(v, s["supabase"])
+    _scheduling(v, s["scheduling"])
+    if s.get("tls"):
+        tls = s["tls"]
+        v.set("tls.secretName", tls["secretName"], _spec_source("spec.tls.secretName"))
+        if tls.get("caSecretName"):
+            v.set("tls.caSecretName", tls["caSecretName"], _spec_source("spec.tls.caSecretName"))
+            v.set("tls.caFile", tls["caKey"], _spec_source("spec.tls.caKey"))
 
     mon = s["monitoring"]
     v.set("monitoring.exporter.enabled", mon["exporter"], _spec_source("spec.monitoring.exporter"))
@@ -153,6 +160,17 @@ def build(spec: Spec) -> Values:
     v.set("operator.podLabels", net["operator"]["podLabels"], _spec_source("spec.networkPolicy.operator.podLabels"),
           replace=True)
     return v
+
+
+def _scheduling(v: Values, sched: dict) -> None:
+    # preferred: the host spread becomes ScheduleAnyway, so duo/trio start on a one-node cluster (kind,
+    # minikube); members may then share a node, and losing it loses them all.
+    when = {"required": "DoNotSchedule", "preferred": "ScheduleAnyway"}[sched["hostSpread"]]
+    v.set("topologySpread.host.whenUnsatisfiable", when, _spec_source("spec.scheduling.hostSpread"))
+    for key, target in (("tolerations", "scheduling.tolerations"), ("nodeAffinity", "scheduling.nodeAffinity"),
+                        ("priorityClassName", "scheduling.priorityClassName")):
+        if sched.get(key):
+            v.set(target, sched[key], _spec_source(f"spec.scheduling.{key}"), replace=True)
 
 
 def _resources(v: Values, pg: dict, size: dict, pre: str) -> None:
@@ -182,9 +200,17 @@ def _pooler(v: Values, pooler: dict, size: dict, pre: str) -> None:
         v.set("pooler.maxDBConnections", pooler["maxDBConnections"], _spec_source("spec.pooler.maxDBConnections"))
     else:
         v.set("pooler.maxDBConnections", size["pooler"]["maxDBConnections"], f"{pre}.pooler.maxDBConnections")
-    res = {"requests": {"cpu": size["pooler"]["cpu"], "memory": size["pooler"]["memory"]},
-           "limits": {"cpu": size["pooler"]["cpu"], "memory": size["pooler"]["memory"]}}
-    v.set("pooler.resources", res, f"{pre}.pooler")
+    preset = {"requests.cpu": (size["pooler"]["cpu"]["request"], f"{pre}.pooler.cpu.request"),
+              "requests.memory": (size["pooler"]["memory"], f"{pre}.pooler.memory"),
+              "limits.cpu": (size["pooler"]["cpu"]["limit"], f"{pre}.pooler.cpu.limit"),
+              "limits.memory": (size["pooler"]["memory"], f"{pre}.pooler.memory")}
+    override = pooler.get("resources") or {}
+    for key, (value, source) in preset.items():
+        group, res = key.split(".")
+        if res in override.get(group, {}):
+            v.set(f"pooler.resources.{key}", str(override[group][res]), _spec_source(f"spec.pooler.resources.{key}"))
+        else:
+            v.set(f"pooler.resources.{key}", value, source)
 
 
 def _parameters(v: Values, spec: Spec, size: dict, pre: str) -> None:

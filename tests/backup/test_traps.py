@@ -84,3 +84,44 @@ def test_chart_keeps_walg_tuning_that_spilo_passes_through():
                             release="db", namespace="supabase")
     (cr,) = [d for d in docs if d["kind"] == "postgresql"]
     assert {"name": "WALG_UPLOAD_CONCURRENCY", "value": "4"} in cr["spec"]["env"]
+
+
+#: Every name postgres-operator v2.0.1 sets itself in generateSpiloPodEnvVars (pkg/cluster/k8sres.go:940-1043)
+#: before it appends spec.env with appendEnvVars, which skips names already present case-insensitively
+#: (isEnvVarPresent, strings.EqualFold, k8sres.go:1109-1125).
+OPERATOR_SETS = ("SCOPE", "PGROOT", "POD_IP", "POD_NAMESPACE", "PGUSER_SUPERUSER", "KUBERNETES_SCOPE_LABEL",
+                 "KUBERNETES_ROLE_LABEL", "PGPASSWORD_SUPERUSER", "PGUSER_STANDBY", "PGPASSWORD_STANDBY",
+                 "PAM_OAUTH2", "HUMAN_ROLE", "ENABLE_WAL_PATH_COMPAT", "PGVERSION", "KUBERNETES_LABELS",
+                 "SPILO_CONFIGURATION", "DCS_ENABLE_KUBERNETES_API", "KUBERNETES_BOOTSTRAP_LABELS", "ETCD_HOST",
+                 "KUBERNETES_USE_CONFIGMAPS")
+
+
+@pytest.mark.parametrize("name", OPERATOR_SETS)
+def test_chart_refuses_every_env_name_the_operator_drops(name):
+    with pytest.raises(Exception) as err:
+        manifests.render(CHART_DIR, {"extraEnv": [{"name": name, "value": "x"}]}, release="db", namespace="supabase")
+    # SCOPE is caught one step earlier, with the other scope/storage names (CLONE_SCOPE, ...)
+    assert f'env "{name}" is dropped by the operator' in str(err.value) or (
+        name == "SCOPE" and "extraEnv SCOPE: storage, scope" in str(err.value))
+
+
+def test_lower_case_env_names_are_refused_too():
+    with pytest.raises(Exception) as err:
+        manifests.render(CHART_DIR, {"extraEnv": [{"name": "pgroot", "value": "x"}]}, release="db", namespace="supabase")
+    assert "pgroot" in str(err.value)
+
+
+def test_path_style_is_only_handed_to_the_operator_with_an_endpoint(write, build):
+    """The operator turns s3_force_path_style into CLONE_AWS_S3_FORCE_PATH_STYLE "1" (not the chart's "true");
+    harmless only because Spilo rewrites the variable from the endpoint, so it must never come without one."""
+    from .conftest import env_map
+
+    with_endpoint = build(spec("new-db", backup={"enabled": True, "s3": MINIO},
+                               restore={"cluster": "acme-db", "targetTime": "2026-11-20T10:00:00+00:00"}))
+    clone = with_endpoint["spec"]["clone"]
+    assert clone["s3_force_path_style"] is True and clone["s3_endpoint"] == MINIO["endpoint"]
+    assert env_map(with_endpoint)["CLONE_AWS_S3_FORCE_PATH_STYLE"] == {"value": "true"}
+    aws = build(spec("new-db", backup={"enabled": True, "s3": AWS},
+                     restore={"cluster": "acme-db", "targetTime": "2026-11-20T10:00:00+00:00"}))
+    assert "s3_force_path_style" not in aws["spec"]["clone"] and "s3_endpoint" not in aws["spec"]["clone"]
+    assert "same value" not in (CHART_DIR / "templates" / "_clone.tpl").read_text()

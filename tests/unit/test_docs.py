@@ -68,6 +68,8 @@ def _copy_tree(tmp: Path) -> Path:
     root = tmp / "repo"
     shutil.copytree(ROOT / "schemas", root / "schemas")
     shutil.copytree(ROOT / "examples", root / "examples")
+    (root / specdocs.SIZES).parent.mkdir(parents=True)
+    shutil.copy(ROOT / specdocs.SIZES, root / specdocs.SIZES)
     (root / "docs").mkdir()
     (root / specdocs.OUTPUT).write_text(specdocs.render_repo(ROOT))
     return root
@@ -135,3 +137,23 @@ def test_docs_regenerates_the_chart_values_yaml_and_names_itself(tmp_path):
 def test_docs_outside_a_source_tree_is_a_clear_error(tmp_path):
     res = runner.invoke(app, ["docs", "--root", str(tmp_path)])
     assert res.exit_code == 1 and "not a chartgen source tree" in res.output
+
+
+def test_readme_size_table_matches_the_presets():
+    """The README's size table quotes chartgen/presets/sizes.yaml; a preset change must update it."""
+    import yaml as _yaml
+
+    readme = (ROOT / "README.md").read_text()
+    sizes = _yaml.safe_load((ROOT / "chartgen" / "presets" / "sizes.yaml").read_text())
+    for name, size in sizes.items():
+        row = next(line for line in readme.splitlines() if line.strip().startswith(f"| `{name}`"))
+        cells = [c.strip() for c in row.strip().strip("|").split("|")]
+        assert cells[1:] == [f"{size['cpu']['request']} / {size['cpu']['limit']}", size["memory"],
+                             size["storageFloor"], str(size["pooler"]["maxDBConnections"])], row
+    assert "## Size presets" in (ROOT / "docs" / "spec-reference.md").read_text()
+
+
+def test_readme_installs_only_what_exists():
+    readme = (ROOT / "README.md").read_text()
+    assert "pip install spilo-supabase-chartgen" not in readme  # not published to PyPI
+    assert "pip wheel --no-deps" in readme and "**values library**" in readme

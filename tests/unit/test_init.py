@@ -188,3 +188,29 @@ def test_a_yaml_path_argument_is_the_file_to_write(tmp_path):
     res = CliRunner().invoke(app, ["init", str(target), "--yes", "--name", "acme"])
     assert res.exit_code == 0, res.output
     assert target.is_file()
+
+
+def test_schedule_default_is_the_schemas(tmp_path):
+    from chartgen import schema
+
+    out = tmp_path / "s.yaml"
+    res = run("init", "--output-file", str(out), "--yes", "--backup", "s3", "--bucket", "b-1")
+    assert res.exit_code == 0, res.output
+    assert valid(out).raw["spec"]["backup"]["schedule"] == schema.subschema(
+        ("spec", "backup", "schedule"))["default"]
+
+
+def test_ca_bundle_and_pooler_flags(tmp_path):
+    out = tmp_path / "m.yaml"
+    res = run("init", "--output-file", str(out), "--yes", "--backup", "s3", "--bucket", "b-1",
+              "--endpoint", "https://minio.minio.svc:9000", "--ca-bundle", "minio-ca", "--pooler-instances", "3",
+              "--schedule", "30 3 * * *")
+    assert res.exit_code == 0, res.output
+    raw = valid(out).raw["spec"]
+    assert raw["backup"]["s3"]["caBundle"] == {"secretName": "minio-ca"}
+    assert raw["pooler"]["instances"] == 3 and raw["backup"]["schedule"] == "30 3 * * *"
+    off = tmp_path / "o.yaml"
+    assert run("init", "--output-file", str(off), "--yes", "--no-pooler").exit_code == 0
+    assert valid(off).raw["spec"]["pooler"] == {"enabled": False}
+    res = run("init", "--output-file", str(tmp_path / "x.yaml"), "--yes", "--pooler-instances", "0")
+    assert res.exit_code == 2 and "--pooler-instances" in res.output

@@ -126,6 +126,13 @@ CASES: dict[str, tuple[int, list[Want]]] = {
                                         warning=True)]),
     "ca-bundle-typo": (1, [W("25:17", "spec.backup.s3.caBundle.secretName", "missing required field 'secretName'"),
                            W("25:18", "spec.backup.s3.caBundle.secret", 'unknown field; did you mean "secretName"?')]),
+    "node-affinity-typo": (1, [
+        W("28:7", "spec.scheduling.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution",
+          "'nodeSelectorTerms' is a required property (the operator's nodeAffinity schema)"),
+        W("28:7", "spec.scheduling.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution",
+          "('nodeSelectorTerm' was unexpected)")]),
+    "pooler-request-above-limit": (1, [W("20:23", "spec.pooler.resources.requests.cpu", "request 2 is above the limit 1")]),
+    "host-spread-typo": (1, [W("27:17", "spec.scheduling.hostSpread", 'string "loose" is not allowed')]),
     "warning-durability-sync-duo": (0, [W("9:15", "spec.durability", "with topology duo, sync keeps writing", warning=True)]),
 }
 

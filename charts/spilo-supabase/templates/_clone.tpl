@@ -4,7 +4,10 @@ clone/standby sections (h.clone, h.standby). Args: root (.), h.
 
 Who sets what (postgres-operator pkg/cluster/k8sres.go): spec.env first, then generateCloneEnvironment /
 generateStandbyEnvironment appended after it, so a name both set appears twice and the operator's (last)
-wins; every name set twice here carries the same value.
+wins. The values agree but for one spelling: for s3_force_path_style the operator appends
+CLONE_AWS_S3_FORCE_PATH_STYLE "1" where the chart writes "true"; it makes no difference, because the chart
+renders s3_force_path_style only with an endpoint, and with an endpoint Spilo rewrites the variable from
+the endpoint's convention (4.0 configure_spilo.py, write_wale_environment: "true" for path style).
 
 restore to a time from S3 renders spec.clone: the operator then sets CLONE_SCOPE, CLONE_METHOD=
 CLONE_WITH_WALE, CLONE_TARGET_TIME, CLONE_WAL_BUCKET_SCOPE_PREFIX="" and CLONE_WALE_S3_PREFIX from
