@@ -279,11 +279,12 @@ def keys(
     out: Optional[str] = typer.Option(None, "--output-file", metavar="FILE", help="Write FILE (mode 0600), not stdout."),
     days: int = typer.Option(5 * 365, "--days", help="Lifetime of the anon and service-role keys."),
     force: bool = typer.Option(False, "--force", help="Overwrite FILE."),
-    output: Output = typer.Option(Output.text, "--output", "-o", help="text (YAML), or json (both kubectl apply -f)."),
+    output: Output = typer.Option(Output.text, "--output", "-o", help="text (YAML), or json (kubectl reads both)."),
 ) -> None:
     """Write the Secret the Supabase services chart needs: JWT secret, anon and service-role keys, service secrets.
 
-    Pipe it to the cluster: chartgen keys SPEC --jwt-secret-file - < jwt.txt | kubectl apply -f -"""
+    Create it once: chartgen keys SPEC --jwt-secret-file - < jwt.txt | kubectl create -f -
+    (every run makes new keys; replacing them invalidates issued tokens and Realtime's encrypted data)."""
     import time
 
     from . import supabase_services

@@ -152,7 +152,7 @@ def keys(spec: Spec, jwt_secret: str | None, *, issued_at: int, days: int = KEY_
 
 def keys_manifest(spec: Spec, jwt_secret: str | None, *, issued_at: int, days: int = KEY_DAYS,
                   as_json: bool = False) -> str:
-    """The Secret as YAML for `kubectl apply -f -` (base64 `data`, like every Secret the API returns)."""
+    """The Secret as YAML for `kubectl create -f -` (base64 `data`, like every Secret the API returns)."""
     plain = keys(spec, jwt_secret, issued_at=issued_at, days=days)
     doc = {
         "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
