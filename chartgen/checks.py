@@ -12,7 +12,7 @@ import re
 from datetime import datetime
 from typing import Any, Iterator
 
-from . import presets
+from . import paramcheck, presets
 from .dicts import dig as _get
 from .limits import RESERVED_CONNECTIONS
 
@@ -211,6 +211,9 @@ def _parameters(data: dict) -> Iterator[Finding]:
                 f"{name} looks like a credential: parameters are rendered in plain text into the postgresql "
                 "resource; the JWT secret comes from spec.supabase.jwt.existingSecret (or the chart's generated "
                 "Secret), other secrets belong in Kubernetes Secrets"), "error"
+        else:
+            for message, severity in paramcheck.check_parameter(name, value, _get(data, "spec", "postgres", "version")):
+                yield base + (name,), message, severity
     max_conn = _as_int(params.get("max_connections"))
     pooler_max = _pooler_max(data)
     if max_conn is not None and pooler_max is not None and max_conn < pooler_max + _reserved():
@@ -369,5 +372,5 @@ def _services(data: dict) -> Iterator[Finding]:
                    f"{cidr!r} is not a network: {exc} (e.g. \"10.244.0.0/16\")", "error")
 
 
-CHECKS = (_backup, _restore, _durability, _parameters, _monitoring, _scrape_access, _extensions,
-          _services, _scheduling) + _backup_checks()
+CHECKS = (_backup, _restore, _durability, _parameters, paramcheck.memory_fit, _monitoring, _scrape_access,
+          _extensions, _services, _scheduling) + _backup_checks()

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import yaml
 
+from . import paramcheck
 from .errors import ChartgenError, registry_hint
 from .quantity import to_bytes
 
@@ -85,6 +86,12 @@ def dangers(olds: dict, news: dict) -> list[str]:
         if ov and nv and ov != nv and not _downgrade(ov, nv):
             found.append(f"PostgreSQL major version changes from {ov} to {nv}: the operator runs an in-place major "
                          "upgrade; take a backup and test it on a restored copy first")
+        # A major version change restarts everything anyway.
+        restart = [] if ov != nv else paramcheck.restart_changes(
+            old_pg.get("postgresql", {}).get("parameters") or {},
+            new_pg.get("postgresql", {}).get("parameters") or {}, nv)
+        if restart:
+            found.append(paramcheck.restart_message(restart))
         oi, ni = old_pg.get("numberOfInstances"), new_pg.get("numberOfInstances")
         if isinstance(oi, int) and isinstance(ni, int) and ni < oi:
             found.append(f"topology shrinks from {oi} to {ni} instances: less redundancy, and members are removed")

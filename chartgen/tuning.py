@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from .limits import RESERVED_CONNECTIONS
 from .quantity import pg_memory, to_bytes, to_cores
 
 MiB = 2**20
 GiB = 2**30
+
+
+def max_connections(preset: int, pooler_max: int) -> int:
+    """The size preset's max_connections, raised until the pooler's connections fit beside the reserved ones."""
+    return max(preset, pooler_max + RESERVED_CONNECTIONS)
 
 
 def derive_parameters(memory: str, cpu_limit: str, max_connections: int, storage: str) -> dict[str, tuple[str, str]]:

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import presets, tuning
+from . import pgsettings, presets, tuning
 from .limits import RESERVED_CONNECTIONS
 from .quantity import to_bytes
 from .spec import Spec
@@ -216,7 +216,7 @@ def _pooler(v: Values, pooler: dict, size: dict, pre: str) -> None:
 def _parameters(v: Values, spec: Spec, size: dict, pre: str) -> None:
     pooler_max = v.data["pooler"]["maxDBConnections"]
     # The pooler's connections must fit under max_connections with room for direct clients.
-    max_conn = max(size["maxConnections"], pooler_max + RESERVED_CONNECTIONS)
+    max_conn = tuning.max_connections(size["maxConnections"], pooler_max)
     derived = tuning.derive_parameters(
         memory=v.data["resources"]["limits"]["memory"],
         cpu_limit=v.data["resources"]["limits"]["cpu"],
@@ -229,7 +229,8 @@ def _parameters(v: Values, spec: Spec, size: dict, pre: str) -> None:
             source = f"formula: pooler.maxDBConnections + {RESERVED_CONNECTIONS}"
         v.set(join("postgresql.parameters", name), value, source)
     for name, value in sorted((spec.get("spec.postgres.parameters") or {}).items()):
-        v.set(join("postgresql.parameters", name), str(value), _spec_source(join("spec.postgres.parameters", name)))
+        v.set(join("postgresql.parameters", name), pgsettings.conf_text(value),
+              _spec_source(join("spec.postgres.parameters", name)))
 
 
 def _bootstrap(v: Values, s: dict) -> None:

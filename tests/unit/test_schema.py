@@ -227,10 +227,10 @@ def test_parameter_names_are_checked_at_the_key():
                       'optionally prefixed "ext.")', True)]
 
 
-def test_parameter_values_are_strings_or_numbers():
-    found = errors(spec_with(postgres={"parameters": {"work_mem": ["64MB"], "fsync": True}}))
-    assert [p for p, _, _ in found] == ["spec.postgres.parameters.fsync", "spec.postgres.parameters.work_mem"]
-    assert all(m.startswith("expected a string or a number") for _, m, _ in found)
+def test_parameter_values_are_strings_numbers_or_booleans():
+    found = errors(spec_with(postgres={"parameters": {"work_mem": ["64MB"], "fsync": True, "x": None}}))
+    assert [p for p, _, _ in found] == ["spec.postgres.parameters.work_mem", "spec.postgres.parameters.x"]
+    assert all(m.startswith("expected a string or a number or true or false") for _, m, _ in found), found
 
 
 def test_name_too_long_says_why():
