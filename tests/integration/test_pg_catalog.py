@@ -51,7 +51,7 @@ def test_the_committed_catalog_with_the_image_libraries_is_what_this_server_repo
     missing = sorted(set(committed["libraries"]) - set(here))
     if missing:
         pytest.skip(f"libraries the catalog was made with are not installed here: {', '.join(missing)} "
-                    "(the Supabase extensions are built by shared/tools/build-supabase-extensions.sh)")
+                    "(install the image's extensions into this PostgreSQL to compare their parameters)")
     fresh = generate(host)
     assert fresh["libraries"] == committed["libraries"]
     # Byte for byte, apart from the server's version line (a Debian rebuild of the same minor).

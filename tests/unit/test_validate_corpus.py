@@ -134,6 +134,22 @@ CASES: dict[str, tuple[int, list[Want]]] = {
     "pooler-request-above-limit": (1, [W("20:23", "spec.pooler.resources.requests.cpu", "request 2 is above the limit 1")]),
     "host-spread-typo": (1, [W("27:17", "spec.scheduling.hostSpread", 'string "loose" is not allowed')]),
     "warning-durability-sync-duo": (0, [W("9:15", "spec.durability", "with topology duo, sync keeps writing", warning=True)]),
+    "parameter-typo-did-you-mean": (1, [W("14:22", "spec.postgres.parameters.shared_bufers",
+                                          'PostgreSQL 17 has no such parameter; did you mean "shared_buffers"?')]),
+    "parameter-not-a-number": (1, [W("14:17", "spec.postgres.parameters.work_mem",
+                                     '"lots" is not an integer (a number in kB, or with one of the units')]),
+    "parameter-out-of-range": (1, [W("14:17", "spec.postgres.parameters.work_mem",
+                                     '"32kB" is outside the valid range 64kB .. ~2TB')]),
+    "parameter-bad-enum": (1, [W("14:27", "spec.postgres.parameters.synchronous_commit",
+                                 '"fast" is not one of its values (allowed: local, remote_write, remote_apply, on, off)')]),
+    "parameter-unit-case": (1, [W("14:29", "spec.postgres.parameters.maintenance_work_mem",
+                                  '"64mb" has an invalid unit; did you mean "64MB"?')]),
+    "parameter-read-only": (1, [W("14:19", "spec.postgres.parameters.block_size", "block_size is read-only")]),
+    "warning-parameter-memory-over-limit": (0, [W("14:23", "spec.postgres.parameters.shared_buffers",
+                                                  "estimated peak memory 5GiB exceeds the memory limit 2Gi (size small)",
+                                                  warning=True)]),
+    "warning-parameter-extension-typo": (0, [W("14:32", 'spec.postgres.parameters["pg_stat_statements.maxx"]',
+                                               'has no such parameter', warning=True)]),
 }
 
 
