@@ -60,6 +60,10 @@ def _dotted_names() -> tuple[str, ...]:
     return tuple(sorted({n for m in pgsettings.majors() for n in pgsettings.load(m).by_lower if "." in n}))
 
 
+def _schema_versions() -> list:
+    return schema.subschema(("spec", "postgres", "version")).get("enum", [])
+
+
 def check_parameter(name: str, value: Any, major: Any) -> Iterator[tuple[str, str]]:
     """``(message, severity)`` about one parameter of a spec for PostgreSQL ``major``."""
     cat = catalog(major)
@@ -136,8 +140,14 @@ def _mem(n: int) -> str:
 def memory_fit(data: dict) -> Iterator[Finding]:
     """A warning when the estimated peak memory exceeds the PostgreSQL container's memory limit."""
     pg = dig(data, "spec", "postgres")
-    cat = catalog(dig(pg, "version"))
-    if not isinstance(pg, dict) or cat is None:
+    if not isinstance(pg, dict) or not isinstance(pg.get("version"), str):
+        return
+    cat = catalog(pg["version"])
+    if cat is None:
+        if pg["version"] in _schema_versions():
+            yield ("spec", "postgres", "version"), (
+                f"chartgen has no parameter catalog for PostgreSQL {pg['version']} (a broken installation?): "
+                "spec.postgres.parameters are not checked"), "warning"
         return
     try:
         size = presets.get("sizes", pg.get("size"))

@@ -13,10 +13,10 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
-from . import resources
+from . import resources, schema
 
 DATA = "data/pg-parameters-{major}.json"
 
@@ -81,7 +81,7 @@ class Catalog:
     def get(self, name: str) -> Setting | None:
         return self.by_lower.get(name.lower())
 
-    @property
+    @cached_property
     def prefixes(self) -> frozenset[str]:
         """Custom-parameter prefixes this catalog has real data for (the libraries loaded to make it)."""
         return frozenset(n.split(".", 1)[0] for n in self.by_lower if "." in n)
@@ -187,9 +187,7 @@ def _parse_enum(setting: Setting, text: str) -> Parsed | Invalid:
     for option in (*setting.values, *setting.hidden):
         if option.lower() == text.lower():
             return Parsed(option.lower())
-    from .schema import suggest
-
-    return Invalid(f"{_q(text)} is not one of its values{suggest(text, list(setting.values))} "
+    return Invalid(f"{_q(text)} is not one of its values{schema.suggest(text, list(setting.values))} "
                    f"(allowed: {', '.join(setting.values)})")
 
 

@@ -30,3 +30,8 @@ def test_wheel_renders_outside_the_source_tree(tmp_path):
                            "--output-dir", str(tmp_path / "out")], cwd=tmp_path, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "out" / "acme-db" / "templates" / "postgresql.yaml").is_file()
+    # PostgreSQL's parameter catalogs come with it: a typo is caught.
+    typo = ROOT / "tests" / "unit" / "corpus" / "parameter-typo-did-you-mean.yaml"
+    proc = subprocess.run([sys.executable, "-c", code, "validate", str(typo)], cwd=tmp_path, capture_output=True,
+                          text=True)
+    assert proc.returncode == 1 and 'did you mean "shared_buffers"?' in proc.stderr, proc.stderr

@@ -188,3 +188,13 @@ def test_diff_warns_about_a_restart_and_names_the_pod_roll():
     assert "re-creates the pods one by one" in message and "shared_buffers is part of the pod template" in message
     assert diff.dangers(cr({"shared_buffers": "1GB", "work_mem": "4MB"}),
                         cr({"shared_buffers": "1024MB", "work_mem": "8MB"})) == []
+
+
+def test_a_missing_catalog_is_said_not_hidden(monkeypatch):
+    def missing(major):
+        raise FileNotFoundError(major)
+
+    monkeypatch.setattr(paramcheck.pgsettings, "load", missing)
+    path, message = one(findings({"shared_bufers": "1GB"}), "warning")
+    assert path == "spec.postgres.version"
+    assert message.startswith("chartgen has no parameter catalog for PostgreSQL 17")
