@@ -331,6 +331,8 @@ def explain(
         typer.echo(f"  from: {first}")
         for line in rest:  # a mapping's sources, one leaf a line, under the first
             typer.echo(f"        {line}")
+        if found.parameter:
+            typer.echo(f"  postgres: {found.parameter}")
 
 
 @app.command()

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from . import chart, checks, render, schema
+from . import chart, checks, paramcheck, render, schema
 from . import values as values_mod
 from .errors import ChartgenError
 
@@ -24,9 +24,12 @@ class Explained:
     path: str
     value: Any
     source: str
+    #: For a PostgreSQL parameter: what the server's catalog says about it (paramcheck.describe).
+    parameter: str | None = None
 
     def as_dict(self) -> dict:
-        return {"path": self.path, "value": self.value, "source": self.source}
+        out = {"path": self.path, "value": self.value, "source": self.source}
+        return out if self.parameter is None else {**out, "parameter": self.parameter}
 
 
 def _walk(node: Any, parts: list[str]) -> tuple[bool, Any, str, list[str]]:
@@ -56,8 +59,11 @@ def explain(spec_file: str, path: str) -> Explained:
     merged = chart.merged_values(vals)
     parts = values_mod.split(path)
     found, value, missing, siblings = _walk(merged, parts)
+    about = None
+    if len(parts) == 3 and parts[:2] == ["postgresql", "parameters"]:
+        about = paramcheck.describe(parts[2], result.spec.get("spec.postgres.version"))
     if found:
-        return Explained(path, value, vals.source(path) or CHART_DEFAULT)
+        return Explained(path, value, vals.source(path) or CHART_DEFAULT, about)
     hint = _spec_path_hint(path, vals)
     if hint:
         raise ChartgenError(hint)
@@ -66,5 +72,5 @@ def explain(spec_file: str, path: str) -> Explained:
     if in_cr:
         why = checks.OWNED_PARAMETERS.get(parts[-1]) if parts[:2] == ["postgresql", "parameters"] else None
         return Explained(path, cr_value, "the chart's templates, into the postgresql resource (spec."
-                         f"{values_mod.canonical(path)}); not a values key" + (f": {why}" if why else ""))
+                         f"{values_mod.canonical(path)}); not a values key" + (f": {why}" if why else ""), about)
     raise ChartgenError(f"{path}: no such values key{schema.suggest(missing, siblings)}")

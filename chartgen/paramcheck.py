@@ -102,6 +102,37 @@ def _unknown(name: str, cat: pgsettings.Catalog) -> Iterator[tuple[str, str]]:
                    f"setting that only current_setting() reads){hint}"), "warning"
 
 
+_CONTEXTS = {
+    "postmaster": "a change takes effect after a restart (context postmaster)",
+    "sighup": "a change takes effect on reload, without a restart (context sighup)",
+    "backend": "a change takes effect for new connections (context backend)",
+    "superuser-backend": "a change takes effect for new connections (context superuser-backend)",
+    "superuser": "a change takes effect on reload; superusers can also set it per session (context superuser)",
+    "user": "a change takes effect on reload; sessions can also set it (context user)",
+    "internal": "read-only (context internal)",
+}
+
+
+def describe(name: str, major: Any) -> str | None:
+    """One line about a parameter from the catalog (type, unit, range, default, when a change applies)."""
+    cat = catalog(major)
+    setting = cat.get(name) if cat else None
+    if setting is None:
+        return None
+    parts = [f"PostgreSQL {cat.major}: {setting.type}"]
+    if setting.unit:
+        parts[0] += f" in {setting.unit}"
+    if setting.type in ("integer", "real") and setting.min is not None:
+        parts.append(f"{pgsettings.show(setting, setting.min)} .. {pgsettings.show(setting, setting.max)}")
+    if setting.values:
+        parts.append("one of " + ", ".join(setting.values))
+    if setting.default is not None:
+        default = pgsettings.parse(setting, setting.default)
+        shown = pgsettings.show(setting, default.value) if default.ok and setting.unit else setting.default
+        parts.append(f"default {shown}")
+    return ", ".join(parts) + "; " + _CONTEXTS.get(setting.context, f"context {setting.context}")
+
+
 # ---- memory fit ------------------------------------------------------------------------------------------
 
 

@@ -161,8 +161,10 @@ def test_explain_and_values(tmp_path):
     res = runner.invoke(app, ["explain", spec, "--path", "postgresql.parameters.shared_buffers"])
     assert res.exit_code == 0
     assert '"2048MB"' in res.output and "formula: memory / 4" in res.output
+    assert "postgres: PostgreSQL 17: integer in 8kB" in res.output and "after a restart (context postmaster)" in res.output
     res = runner.invoke(app, ["explain", spec, "--path", "postgresql.parameters.statement_timeout", "--output", "json"])
     assert json.loads(res.output)["source"] == "spec: spec.postgres.parameters.statement_timeout"
+    assert json.loads(res.output)["parameter"].startswith("PostgreSQL 17: integer in ms, 0 .. ")
     res = runner.invoke(app, ["explain", spec, "--path", "postgresql.paramters"])
     assert res.exit_code == 1 and 'did you mean "parameters"' in res.output
     res = runner.invoke(app, ["values", spec, "--output", "json"])

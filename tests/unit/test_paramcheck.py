@@ -198,3 +198,13 @@ def test_a_missing_catalog_is_said_not_hidden(monkeypatch):
     path, message = one(findings({"shared_bufers": "1GB"}), "warning")
     assert path == "spec.postgres.version"
     assert message.startswith("chartgen has no parameter catalog for PostgreSQL 17")
+
+
+def test_describe_says_when_a_change_applies():
+    assert paramcheck.describe("shared_buffers", "17") == (
+        "PostgreSQL 17: integer in 8kB, 128kB .. ~8TB, default 128MB; a change takes effect after a restart "
+        "(context postmaster)")
+    assert paramcheck.describe("synchronous_commit", "15").startswith(
+        "PostgreSQL 15: enum, one of local, remote_write, remote_apply, on, off, default on; a change takes effect "
+        "on reload; sessions can also set it")
+    assert paramcheck.describe("no_such_thing", "17") is None
