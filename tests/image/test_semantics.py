@@ -3,9 +3,11 @@ Supabase's services rely on, each checked on the running server."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from tests.image import pg
+from tests.image import pg, roles
 from tests.support import supabase_image as img
 from tests.support.upstream import NEW
 
@@ -96,3 +98,16 @@ def test_postgres_stays_superuser_on_spilo(supabase):
     assert c.value("select rolsuper from pg_roles where rolname = 'postgres'") == "t"
     assert c.value("select count(*) from supabase_bootstrap.applied_files "
                    "where name = 'migrations/10000000000000_demote-postgres.sql'") == "1"
+
+
+def test_the_charts_users_and_databases_are_what_the_sql_leaves_behind(supabase):
+    """image/supabase-roles.yaml is derived from this cluster (python -m tests.image.roles), and the chart's
+    supabase.users / supabase.databases defaults are that file."""
+    derived = roles.derive(supabase["cluster"])
+    assert derived == roles.load(), "run: python -m tests.image.roles"
+    schema = json.loads((roles.REPO / "charts" / "spilo-supabase" / "values.schema.json").read_text())
+    defaults = schema["properties"]["supabase"]["properties"]
+    assert {u: sorted(f) for u, f in defaults["users"]["default"].items()} == \
+        {u: sorted(f) for u, f in derived["users"].items()}
+    assert defaults["databases"]["default"] == derived["databases"]
+    assert "postgres" not in derived["databases"] and "postgres" not in derived["users"]
