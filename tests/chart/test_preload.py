@@ -44,3 +44,12 @@ def test_extensions_override_lists_what_the_bootstrap_creates(render):
     docs = render({"supabase": {"extensions": ["pg_graphql", "pgcrypto"]}})
     (cm,) = [d for d in docs if d["kind"] == "ConfigMap"]
     assert cm["data"]["create-extensions.txt"] == "pg_graphql -\npgcrypto extensions\n"
+
+
+def test_an_extension_that_needs_preloading_is_refused_without_it(render):
+    """CREATE EXTENSION timescaledb fails on a server that did not preload it: the chart refuses the values."""
+    with pytest.raises(Exception) as err:
+        render({"supabase": {"extensions": ["timescaledb"], "timescaledb": False}})
+    assert 'supabase.extensions: "timescaledb" needs shared_preload_libraries' in str(err.value)
+    params = cr(render({"supabase": {"extensions": ["timescaledb"], "timescaledb": True}}))["spec"]["postgresql"]["parameters"]
+    assert "timescaledb" in params["shared_preload_libraries"].split(",")

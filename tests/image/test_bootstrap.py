@@ -113,7 +113,7 @@ def test_fresh_cluster_is_bootstrapped_and_a_rerun_applies_nothing(env, cluster)
     # The post-migration CREATE EXTENSION list, each in its control file's schema or `extensions`.
     assert dict(cluster.rows("select extname, extnamespace::regnamespace from pg_extension")) == {
         "plpgsql": "pg_catalog", "pg_stat_statements": "extensions", "pg_net": "extensions",
-        "pgsodium": "pgsodium", "supabase_vault": "vault", "pgjwt": "extensions", "pgcrypto": "extensions",
+        "supabase_vault": "vault", "pgjwt": "extensions", "pgcrypto": "extensions",
         "uuid-ossp": "extensions"}
     assert run.event("extensions")[0]["created"] == [
         n for n in img.CATALOG.bootstrap_extensions() if n not in img.UNAVAILABLE_HERE]
