@@ -43,7 +43,6 @@ from .dicts import deep_merge
 from .values import Values, join, split
 
 ANNOTATION_PREFIX = "chartgen.io"
-_PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 
 
 def base_chart_dir() -> Path:
@@ -107,8 +106,10 @@ def chart_version(spec_data: dict, override: str | None) -> str:
     version = override or (spec_data.get("chart") or {}).get("version")
     if not version:
         raise RenderError("chart.version is not set: add chart.version (SemVer) to the spec or pass --version")
-    if not re.match(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$", version):
-        raise RenderError(f"--version {version!r} is not a SemVer 2 version (e.g. 1.2.3)")
+    from .package import is_semver
+
+    if not is_semver(version):
+        raise RenderError(f"--version {json.dumps(version)} is not a SemVer 2 version (e.g. 1.2.3)")
     return version
 
 
@@ -164,7 +165,9 @@ def stamp(spec_data: dict, values: Values, version: str | None = None) -> tuple[
 
 
 def _key(key: str) -> str:
-    return key if _PLAIN_KEY.match(key) else json.dumps(key)
+    from .yamlio import helm_key
+
+    return helm_key(key)
 
 
 def _scalar(value: Any) -> str:

@@ -14,6 +14,7 @@ from typing import Any, Iterator
 
 from . import paramcheck, presets
 from .dicts import dig as _get
+from .sensitive import CREDENTIAL_KEY, NOT_SHOWN, URL_USERINFO, looks_like_secret
 from .limits import RESERVED_CONNECTIONS
 
 Finding = tuple[tuple, str, str]
@@ -47,14 +48,6 @@ _TARGETS = ("s3", "gcs", "azure")
 _SECRET_PARAMETER = re.compile(r"(?i)(password|passwd|secret|token|private_key|api_key|access_key)")
 _WAL_LEVELS = {"minimal": 0, "replica": 1, "archive": 1, "hot_standby": 1, "logical": 2}
 
-#: Unknown keys that look like literal credentials, and the Secret reference to use instead.
-_CREDENTIAL_KEY = re.compile(
-    r"(?i)^(password|passwd|pass|secret|secretkey|secret_key|secretaccesskey|secret_access_key|accesskey|"
-    r"access_key|accesskeyid|access_key_id|token|apikey|api_key|privatekey|private_key|jwtsecret|jwt_secret|"
-    r"rootkey|root_key|key|serviceaccountkey|connectionstring|sas|sastoken)$"
-)
-
-
 #: Secret references that hold no credential (a CA certificate is public): an unknown key in them, such as
 #: ``secret``, is a misspelt ``secretName``, not a literal credential.
 _SECRET_REFERENCES = ("caBundle",)
@@ -65,7 +58,7 @@ def credential_hint(path: tuple, cluster: Any = None) -> str | None:
 
     ``cluster`` (metadata.name) lets the message name the operator's generated role Secret exactly.
     """
-    if not path or not isinstance(path[-1], str) or not _CREDENTIAL_KEY.match(path[-1]):
+    if not path or not isinstance(path[-1], str) or not CREDENTIAL_KEY.match(path[-1]):
         return None
     if len(path) > 1 and path[-2] in _SECRET_REFERENCES:
         # The schema's own message (with its did-you-mean) points at the right field.
@@ -90,6 +83,164 @@ def credential_hint(path: tuple, cluster: Any = None) -> str | None:
                 "postgresql.acid.zalan.do); read it from there")
     return (f"literal credentials are not allowed in a spec (it is committed and rendered in plain text): "
             f"store the value in a Kubernetes Secret and reference it with {ref}")
+
+
+# ---- values that could be secrets ------------------------------------------------------------------------
+
+#: Kubernetes' rule for a key of a Secret's data (apimachinery validation.IsConfigMapKey).
+_SECRET_DATA_KEY = re.compile(r"[-._a-zA-Z0-9]+")
+
+
+def _walk(node: Any, path: tuple = ()) -> Iterator[tuple[tuple, Any]]:
+    yield path, node
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _walk(value, path + (key,))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _walk(value, path + (i,))
+
+
+def _secrets(data: dict) -> Iterator[Finding]:
+    for path, value in _walk(data):
+        if not isinstance(value, str) or not path:
+            continue
+        if URL_USERINFO.match(value):
+            yield path, ("the URL holds credentials (user:password@host): they would be rendered in plain text; "
+                         "remove them and put the credentials in the Secret that credentials.secretName names "
+                         + NOT_SHOWN), "error"
+            continue
+        last = path[-1]
+        if not isinstance(last, str) or not (last == "key" or last.endswith("Key")):
+            continue
+        if looks_like_secret(value):
+            yield path, ("this looks like a credential value, not the name of a key in the Secret (e.g. "
+                         "AWS_ACCESS_KEY_ID): put the value into the Secret and name its key here " + NOT_SHOWN), "error"
+        elif len(value) > 253 or not _SECRET_DATA_KEY.fullmatch(value):
+            yield path, ('not a valid Secret key name (letters, digits, "-", "_" and ".", at most 253 characters) '
+                         + NOT_SHOWN), "error"
+
+
+# ---- what Kubernetes would refuse --------------------------------------------------------------------------
+
+# apimachinery pkg/util/validation: IsQualifiedName (label and annotation keys), IsValidLabelValue,
+# and pkg/api/validation ValidateAnnotations' TotalAnnotationSizeLimitB.
+_QUALIFIED_NAME = re.compile(r"([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]")
+_DNS1123_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+ANNOTATIONS_MAX_BYTES = 256 * 1024
+
+
+def qualified_name_problem(key: str) -> str | None:
+    """Why ``key`` is not a Kubernetes label/annotation key ([prefix/]name), or None."""
+    prefix, slash, name = key.rpartition("/")
+    if slash and (not prefix or len(prefix) > 253 or not _DNS1123_SUBDOMAIN.fullmatch(prefix)):
+        return "its prefix (before /) must be a DNS subdomain: lowercase letters, digits, \"-\" and \".\", at most 253"
+    if not name or len(name) > 63 or not _QUALIFIED_NAME.fullmatch(name):
+        return ('its name must be 1-63 letters, digits, "-", "_" and ".", starting and ending with a letter or digit'
+                + (" (after an optional DNS-subdomain prefix and /)" if not slash else ""))
+    return None
+
+
+def label_value_problem(value: str) -> str | None:
+    if value == "":
+        return None
+    if len(value) > 63 or not _QUALIFIED_NAME.fullmatch(value):
+        return ('a label value is at most 63 letters, digits, "-", "_" and ".", starting and ending with a letter '
+                "or digit (or empty)")
+    return None
+
+
+def _kubernetes_metadata(data: dict) -> Iterator[Finding]:
+    for path in (("metadata", "labels"), ("spec", "networkPolicy", "operator", "podLabels")):
+        labels = _get(data, *path)
+        if not isinstance(labels, dict):
+            continue
+        for key, value in labels.items():
+            why = qualified_name_problem(str(key))
+            if why:
+                yield path + (key,), f"invalid label key {_shown(key)}: {why}", "error"
+            elif isinstance(value, str) and (why := label_value_problem(value)):
+                yield path + (key,), f"invalid label value {_shown(value)}: {why}", "error"
+    annotations = _get(data, "metadata", "annotations")
+    if isinstance(annotations, dict):
+        total = 0
+        for key, value in annotations.items():
+            why = qualified_name_problem(str(key))
+            if why:
+                yield ("metadata", "annotations", key), f"invalid annotation key {_shown(key)}: {why}", "error"
+            total += len(str(key).encode()) + len(str(value).encode())
+        if total > ANNOTATIONS_MAX_BYTES:
+            yield ("metadata", "annotations"), (
+                f"annotations take {total} bytes; Kubernetes allows at most {ANNOTATIONS_MAX_BYTES} (256 KiB) in all"), "error"
+
+
+def _storage(data: dict) -> Iterator[Finding]:
+    size = _get(data, "spec", "postgres", "storage", "size")
+    if isinstance(size, str) and re.fullmatch(r"0+(\.0+)?[A-Za-z]*", size):
+        yield ("spec", "postgres", "storage", "size"), f"{_shown(size)} is no storage: a volume needs a size above 0", "error"
+
+
+def _shown(value: Any) -> str:
+    text = json.dumps(str(value), ensure_ascii=False)
+    return text if len(text) <= 60 else text[:56] + '..."'
+
+
+# ---- cron ------------------------------------------------------------------------------------------------
+
+#: Field ranges of a 5-field cron schedule (as Spilo's crontab and Vixie cron read it), with the names cron accepts.
+_CRON_FIELDS = (
+    ("minute", 0, 59, {}),
+    ("hour", 0, 23, {}),
+    ("day of month", 1, 31, {}),
+    ("month", 1, 12, {m: i for i, m in enumerate(
+        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1)}),
+    ("day of week", 0, 7, {d: i for i, d in enumerate(("sun", "mon", "tue", "wed", "thu", "fri", "sat"))}),
+)
+CRON_MACROS = ("@daily", "@hourly", "@weekly", "@monthly")
+
+
+def cron_problem(schedule: str) -> str | None:
+    """Why ``schedule`` is not a cron schedule chartgen accepts (5 fields or a macro), or None."""
+    if schedule in CRON_MACROS:
+        return None
+    fields = schedule.split(" ")
+    if any(not re.fullmatch(r"[0-9A-Za-z*/,-]+", f) for f in fields if f) or "\t" in schedule:
+        return "only digits, names, * / , - and single spaces between 5 fields (no newline or other characters)"
+    fields = [f for f in fields if f]
+    if len(fields) != 5:
+        return f"{len(fields)} fields, cron needs 5 (minute hour day-of-month month day-of-week)"
+    for text, (what, low, high, names) in zip(fields, _CRON_FIELDS):
+        for item in text.split(","):
+            base, slash, step = item.partition("/")
+            if slash and (not step.isdigit() or int(step) == 0):
+                return f"{what}: step {_shown(step)} must be a whole number above 0"
+            if base == "*":
+                continue
+            bounds = base.split("-")
+            if len(bounds) > 2:
+                return f"{what}: {_shown(item)} is not a value, range or step"
+            values = []
+            for b in bounds:
+                v = names.get(b.lower()) if not b.isdigit() else int(b)
+                if v is None:
+                    return f"{what}: {_shown(b)} is not a number"
+                if not low <= v <= high:
+                    return f"{what}: {v} is out of range ({low}-{high})"
+                values.append(v)
+            if len(values) == 2 and values[0] > values[1]:
+                return f"{what}: range {_shown(base)} runs backwards"
+    return None
+
+
+def _schedule(data: dict) -> Iterator[Finding]:
+    from . import schema
+
+    schedule = _get(data, "spec", "backup", "schedule")
+    shape = (schema.subschema(("spec", "backup", "schedule")) or {}).get("pattern")
+    if shape and isinstance(schedule, str) and not schema.pattern_matches(shape, schedule):
+        return  # the schema's message says it already
+    if isinstance(schedule, str) and (why := cron_problem(schedule)):
+        yield ("spec", "backup", "schedule"), f"{_shown(schedule)} is not a valid cron schedule: {why}", "error"
 
 
 def check(data: dict) -> Iterator[Finding]:
@@ -204,6 +355,9 @@ def _parameters(data: dict) -> Iterator[Finding]:
             what = f"wal_level {value} is below logical" if known else f"{_show(value)} is not a wal_level"
             yield base + (name,), (f"{what}: Supabase Realtime and logical replication slots need wal_level logical "
                                    "(the default; allowed: logical, or leave it out)"), "error"
+        elif isinstance(value, str) and re.search(r"[\x00-\x1f\x7f]", value):
+            yield base + (name,), (f"{name}: the value holds a newline or another control character, which "
+                                   "postgresql.conf cannot hold (Patroni would write a broken line)"), "error"
         elif isinstance(value, float) and not math.isfinite(value):
             yield base + (name,), f"{_show(value)} is not a usable value (a finite number or a string)", "error"
         elif _SECRET_PARAMETER.search(name):
@@ -373,4 +527,5 @@ def _services(data: dict) -> Iterator[Finding]:
 
 
 CHECKS = (_backup, _restore, _durability, _parameters, paramcheck.memory_fit, _monitoring, _scrape_access,
-          _extensions, _services, _scheduling) + _backup_checks()
+          _extensions, _services, _scheduling, _secrets, _kubernetes_metadata, _storage,
+          _schedule) + _backup_checks()

@@ -176,10 +176,16 @@ def render(
     out = output_dir or legacy or _renamed("--out", "--output-dir", old_out) or "dist"
 
     results, failed, stale = [], 0, 0
+    claimed: dict[str, str] = {}  # chart name -> the spec that renders it in this run
     with _progress(specs, "rendering") as items:
         for file in items:
             try:
                 result = render_mod.build(file, version)
+                if result.name in claimed:
+                    raise ChartgenError(
+                        f"chart {result.name} is also rendered from {claimed[result.name]} in this run: both would "
+                        f"write {Path(out) / result.name}; give one spec another chart.name, or render it separately")
+                claimed[result.name] = file
                 entry = {"spec": file, "chart": result.name, "version": result.version}
                 diff_text = render_mod.check(result, out) if check else None
                 path = None if check else render_mod.write(result, out)
@@ -340,6 +346,7 @@ def diff(
     spec: str = typer.Argument(..., metavar="SPEC"),
     against: str = typer.Option(..., "--against", help="A rendered chart dir, a .tgz, or oci://HOST/PATH/NAME:VERSION."),
     plain_http: bool = typer.Option(False, "--plain-http", help="Talk HTTP to the registry (local registries)."),
+    timeout: float = typer.Option(120.0, "--timeout", min=1.0, help="Seconds a registry pull may take."),
     output: Output = typer.Option(Output.text, "--output", "-o"),
 ) -> None:
     """Show what upgrading to this spec changes in the rendered manifests, and warn on dangerous changes.
@@ -351,7 +358,7 @@ def diff(
     try:
         new = render_mod.build(spec)
         target = diff_mod.load_against(against if not Path(against, new.name).is_dir() else str(Path(against, new.name)),
-                                       plain_http=plain_http)
+                                       plain_http=plain_http, timeout=timeout)
         old = manifests.render(target, {}, release=new.name, namespace=new.namespace,
                                kube_version=render_mod.KUBE_VERSION, api_versions=render_mod.api_versions_for(new.spec))
     except ChartgenError as exc:
@@ -498,6 +505,7 @@ def publish(
     password_stdin: bool = typer.Option(False, "--password-stdin", help="Read the registry password from stdin."),
     registry_config: Optional[str] = typer.Option(None, "--registry-config", help="Docker/Helm registry config file."),
     plain_http: bool = typer.Option(False, "--plain-http", help="Use HTTP, for local registries."),
+    timeout: float = typer.Option(120.0, "--timeout", min=1.0, help="Seconds the whole publish may take."),
     output: Output = typer.Option(Output.text, "--output", "-o"),
 ) -> None:
     """Push a chart to an OCI registry. An existing version is never overwritten.
@@ -516,7 +524,7 @@ def publish(
             archive = path if path.is_file() and path.suffix == ".tgz" else \
                 package_mod.write_archive(_chart_files(source, version), Path(tmp))
             result = oci.publish(archive, remote, plain_http=plain_http, username=username, password=password,
-                                 registry_config=registry_config)
+                                 registry_config=registry_config, timeout=timeout)
     except ChartgenError as exc:
         fail(exc, output)
     if output is Output.json:

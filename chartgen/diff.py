@@ -7,7 +7,7 @@ Dangerous changes are listed separately, because a diff line does not say "this 
 from __future__ import annotations
 
 import difflib
-import tempfile
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -136,22 +136,19 @@ def errors(olds: dict, news: dict) -> list[str]:
     return found
 
 
-def load_against(against: str, *, plain_http: bool = False) -> Path:
-    """A chart directory or archive for ``--against``: a rendered chart dir, its parent, a .tgz, or oci://."""
+def load_against(against: str, *, plain_http: bool = False, timeout: float | None = None):
+    """The chart for ``--against``: a rendered chart dir, its parent, a .tgz path, or a loaded Chart pulled
+    from ``oci://`` (held in memory: nothing is left on disk)."""
     if against.startswith("oci://"):
-        import helm_python
+        from . import oci
+        from .manifests import load_chart_bytes
 
-        tmp = Path(tempfile.mkdtemp(prefix="chartgen-against-"))
-        try:
-            client = helm_python.RegistryClient(plain_http=plain_http)
-            client.pull(against, destination=str(tmp))
-        except helm_python.HelmError as exc:
-            text = " ".join(str(exc).split())
-            raise ChartgenError(f"cannot pull {against}: {text[:300]}{registry_hint(text)}") from None
-        pulled = sorted(tmp.glob("*.tgz"))
-        if not pulled:
-            raise ChartgenError(f"pulling {against} gave no chart")
-        return pulled[0]
+        base, _, last = against.rpartition("/")
+        host, _ = oci.parse_remote(f"{base}/{re.split('[:@]', last, maxsplit=1)[0]}")
+        with oci.Registry(host, plain_http=plain_http,
+                          timeout=oci.DEFAULT_TIMEOUT if timeout is None else timeout) as reg:
+            data = reg.fetch(against)
+        return load_chart_bytes(data, oci.redact(against))
     path = Path(against)
     if path.is_file() and path.suffix == ".tgz":
         return path

@@ -9,6 +9,8 @@ naming the values keys it feeds.
 
 from __future__ import annotations
 
+import json
+
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,6 +56,9 @@ def _spec_path_hint(path: str, vals: values_mod.Values) -> str | None:
 
 def explain(spec_file: str, path: str) -> Explained:
     """The value of ``path`` in ``spec_file``'s chart and where it comes from; ChartgenError when unknown."""
+    if not values_mod.is_path(path):
+        raise ChartgenError(f"--path {json.dumps(path)} is not a values key: write keys separated by \".\", e.g. "
+                            'postgresql.parameters.shared_buffers (a key holding a dot as ["cron.max_running_jobs"])')
     result = render.build(spec_file)
     vals = result.values
     merged = chart.merged_values(vals)

@@ -31,6 +31,9 @@ DNS_1035 = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 #: The operator appends "-pooler-repl" (12) to the cluster name, and Service names are DNS labels (63).
 MAX_CLUSTER_NAME = 51
 
+#: Rendered manifests read back at most (the base chart renders about 30 KiB).
+MAX_RENDERED_BYTES = 16 * 1024 * 1024
+
 #: Kinds that are not built into Kubernetes and how they are checked instead.
 SERVICE_MONITOR = ("monitoring.coreos.com/v1", "ServiceMonitor")
 
@@ -70,6 +73,14 @@ def load_chart(chart: str | Path | Any):
         raise RenderError(f"{path}: Helm could not load the chart: {exc}") from exc
 
 
+def load_chart_bytes(data: bytes, label: str):
+    """A helm_python Chart from archive bytes (a pulled chart), without touching the disk."""
+    try:
+        return _helm().Chart.load_archive(data)
+    except _helm().HelmError as exc:
+        raise RenderError(f"{label}: Helm could not load the chart: {' '.join(str(exc).split())[:300]}") from None
+
+
 def _values_error(exc: Exception) -> str:
     # Helm: "values don't meet the specifications ...:\n<chart>:\n- at '/path': message" per problem
     found = re.findall(r"^- (at '.*)$", str(exc), re.M)
@@ -81,8 +92,11 @@ def _values_validator(schema_text: str):
     # keyed by content: chartgen stamps many charts that share one schema
     import jsonschema
 
+    from .schema import ecma_validator
+
     schema = json.loads(schema_text) if schema_text else {}
-    return jsonschema.validators.validator_for(schema)(schema)
+    # Patterns anchored as Helm's Go validator anchors them ($ = end of text), not as Python's re does.
+    return ecma_validator(jsonschema.validators.validator_for(schema))(schema)
 
 
 @functools.lru_cache(maxsize=8)
@@ -183,6 +197,10 @@ def render(
         raise RenderError(_values_error(exc)) from exc
     except helm.HelmError as exc:
         raise RenderError(f"Helm could not render the chart: {_template_error(str(exc))}") from exc
+    if len(raw) > MAX_RENDERED_BYTES:
+        # Parsing is where memory goes (about 10x the text): stop before it.
+        raise RenderError(f"the chart renders {len(raw) // 1048576} MiB of manifests (at most "
+                          f"{MAX_RENDERED_BYTES // 1048576} MiB are read back): not a chart for one database cluster")
     docs: list[dict] = []
     for name, text in sorted(json.loads(raw).items()):
         if not text.strip() or name.endswith("NOTES.txt"):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -73,23 +72,8 @@ def build(spec_path: str, version: str | None = None, self_check: bool = True) -
 
 
 def write(result: Rendered, out_dir: str | Path) -> Path:
-    """Write ``OUT/<chart name>/`` atomically; returns the chart directory."""
-    out = Path(out_dir)
-    destination = out / result.name
-    if out.exists() and not out.is_dir():
-        raise RenderError(f"{out} is not a directory: --output-dir names the directory that receives <chart name>/")
-    try:
-        staged = output.staging_dir(out)
-    except OSError as exc:
-        raise RenderError(f"cannot write to {out}: {exc.strerror or exc}") from None
-    try:
-        output.write_tree(result.files, staged / "chart")
-        output.commit(staged / "chart", destination)
-    except OSError as exc:
-        raise RenderError(f"cannot write {destination}: {exc.strerror or exc} (nothing was changed)") from None
-    finally:
-        shutil.rmtree(staged, ignore_errors=True)
-    return destination
+    """Write ``OUT/<chart name>/``: only over a chart directory chartgen wrote, never leaving it empty."""
+    return output.write_chart(result.files, Path(out_dir), result.name)
 
 
 def check(result: Rendered, out_dir: str | Path) -> str:

@@ -14,6 +14,7 @@ from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError
 
 from . import resources
+from .sensitive import sensitive_path
 
 ROOT = "(document)"
 #: Longest quoted value in a message; a spec value can be up to 1 MiB and a message is one line.
@@ -32,8 +33,50 @@ def _is_integer(checker: Any, instance: Any) -> bool:
     return isinstance(instance, int) and not isinstance(instance, bool)
 
 
+def ecma_pattern(pattern: str) -> str:
+    """A JSON Schema (ECMA-262) pattern as a Python regex with the same anchors: ``$`` matches only at the very
+    end. Python's ``$`` also matches before a final newline, so ``"acme-db\\n"`` would pass ``^[a-z-]+$``."""
+    out, i, in_class = [], 0, False
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\" and i + 1 < len(pattern):
+            out.append(pattern[i:i + 2])
+            i += 2
+            continue
+        if in_class:
+            in_class = c != "]"
+        elif c == "[":
+            in_class = True
+        elif c == "$":
+            c = r"\Z"
+        out.append(c)
+        i += 1
+    return "".join(out)
+
+
+@lru_cache(maxsize=512)
+def _compiled(pattern: str) -> re.Pattern:
+    return re.compile(ecma_pattern(pattern))
+
+
+def pattern_matches(pattern: str, text: str) -> bool:
+    """``text`` matches the schema ``pattern`` as a JSON Schema validator reads it (ECMA-262 anchors)."""
+    return _compiled(pattern).search(text) is not None
+
+
+def _pattern(validator: Any, pattern: str, instance: Any, schema_node: dict) -> Iterator[ValidationError]:
+    if validator.is_type(instance, "string") and not _compiled(pattern).search(instance):
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+def ecma_validator(base: Any) -> Any:
+    """``base`` (a jsonschema validator class) with ECMA-262 ``pattern`` anchors (see ecma_pattern)."""
+    return validators.extend(base, {"pattern": _pattern})
+
+
 _Validator = validators.extend(
     Draft202012Validator,
+    {"pattern": _pattern},
     type_checker=Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_integer),
 )
 
@@ -69,7 +112,7 @@ def dotted(path: tuple | list) -> str:
     for part in path:
         if isinstance(part, int) and not isinstance(part, bool):
             out += f"[{part}]"
-        elif _PLAIN_KEY.match(str(part)):
+        elif _PLAIN_KEY.fullmatch(str(part)):
             out += ("." if out else "") + str(part)
         else:
             out += f"[{json.dumps(str(part), ensure_ascii=False)}]"
@@ -100,6 +143,13 @@ def describe(value: Any) -> str:
     if isinstance(value, (int, float)):
         return f"number {value}"
     return f"string {_shown(str(value))}"
+
+
+_describe = describe
+
+
+def _hidden(value: Any) -> str:
+    return "the value (not shown: it may be a secret)" if isinstance(value, str) else describe(value)
 
 
 def _resolve(node: dict) -> dict:
@@ -149,7 +199,7 @@ _PATTERN_WORDS = {
     "^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*$":
         "an image repository without tag or digest, lowercase, e.g. ghcr.io/acme/spilo-supabase",
     "^https?://[^\\s/]+(/.*)?$": "an http:// or https:// URL",
-    "^(@(daily|hourly|weekly|monthly))|(\\S+\\s+\\S+\\s+\\S+\\s+\\S+\\s+\\S+)$":
+    "^(@(daily|hourly|weekly|monthly))$|^\\S+\\s+\\S+\\s+\\S+\\s+\\S+\\s+\\S+$":
         'a cron schedule with 5 fields, e.g. "0 2 * * *", or @daily/@hourly/@weekly/@monthly',
     "^[a-z_][a-z0-9_]*(\\.[a-z_][a-z0-9_]*)?$":
         'a PostgreSQL parameter name: lowercase letters, digits and "_", optionally prefixed "ext."',
@@ -200,6 +250,8 @@ def _explain(err: ValidationError) -> Iterator[tuple[tuple, str, bool]]:
     path = tuple(err.absolute_path)
     kind = err.validator
     value = err.instance
+    # Fields that may hold a secret (by mistake) never have their value repeated in a message.
+    describe = _hidden if sensitive_path(path) and not isinstance(value, (dict, list)) else _describe
     if _is_name_error(err):
         # propertyNames reports the key as the instance and the mapping as the path.
         rule = _PATTERN_WORDS.get(str(err.validator_value), f"pattern {err.validator_value}")
@@ -269,7 +321,7 @@ def _explain(err: ValidationError) -> Iterator[tuple[tuple, str, bool]]:
         yield path, f"list has {len(value)} entries ({word} {err.validator_value})", False
         return
     # Anything else the schema may grow: jsonschema's message, without a possibly huge value repr.
-    message = err.message if len(err.message) <= 200 else f"fails the schema's {kind} rule"
+    message = err.message if len(err.message) <= 200 and describe is _describe else f"fails the schema's {kind} rule"
     yield path, message, False
 
 

@@ -34,6 +34,15 @@ def split(path: str) -> list[str]:
     return [bracketed or plain for bracketed, plain in _PART.findall(path)]
 
 
+#: A whole values path: keys separated by ".", a key holding a dot written as ["a.b"]; nothing empty.
+_PATH = re.compile(r'(?:[^.\[\]"\s]+|\["[^"]+"\])(?:\.[^.\[\]"\s]+|\["[^"]+"\])*')
+
+
+def is_path(path: str) -> bool:
+    """``a.b["c.d"]`` is a values path; "", "..", "a..b", ".a" and "a." are not."""
+    return _PATH.fullmatch(path) is not None
+
+
 def canonical(path: str) -> str:
     """One spelling per path: ``a.b.c`` and ``a["b"].c`` are the same key."""
     out = ""

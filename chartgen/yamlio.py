@@ -12,6 +12,7 @@ anchors, merge keys, directives, odd keys) and every spec with a problem goes th
 from __future__ import annotations
 
 import io
+import json
 import math
 import re
 import warnings
@@ -31,6 +32,8 @@ from .errors import Problem
 MAX_SPEC_BYTES = 1024 * 1024
 #: Values after alias expansion: a spec has a few hundred; this stops "billion laughs" documents.
 MAX_NODES = 50_000
+#: Text after alias expansion, in bytes: a few aliases of one huge string are as bad as many small values.
+MAX_EXPANDED_BYTES = 4 * 1024 * 1024
 #: A spec nests about 6 levels deep.
 MAX_DEPTH = 64
 ROOT = "(document)"
@@ -216,6 +219,10 @@ def _plain(node: Any, path: tuple, budget: list[int]) -> Any:
         for key, value in node.items():
             if isinstance(key, (tuple, list, dict, set, frozenset, bytes)):
                 raise YAMLShapeError(path, "a mapping key must be a plain scalar, not a list or mapping")
+            if key is None:
+                # YAML reads ~, null or an empty key as null; Kubernetes would turn it into the text "null".
+                raise YAMLShapeError(path, 'a mapping key is null (~, null or empty): quote it ("~") if you mean '
+                                           "the text")
             name = _key_text(key)
             out[name] = _plain(value, path + (name,), budget)
         return out
@@ -362,36 +369,43 @@ def _precheck(text: str) -> tuple[int, int, str] | None:
     expand nothing. Syntax errors are left to ruamel, which words them.
     """
     depth = 0
-    sizes: dict[str, int] = {}
-    stack: list[list] = []  # [anchor, values inside]
-    total = 0
+    sizes: dict[str, tuple[int, int]] = {}  # anchor -> (values, bytes) it expands to
+    stack: list[list] = []  # [anchor, values inside, bytes inside]
+    total = [0, 0]
     too_many = f"more than {MAX_NODES} values (anchors and aliases expand too far)"
+    too_big = (f"more than {MAX_EXPANDED_BYTES // 1048576} MiB of text once anchors and aliases are expanded "
+               "(a spec is at most 1 MiB)")
     try:
         for event in pyyaml.parse(text, Loader=_FastLoader):
             if isinstance(event, (pyyaml.MappingStartEvent, pyyaml.SequenceStartEvent)):
                 depth += 1
                 if depth > MAX_DEPTH:
                     return (*_mark_pos(event.start_mark), f"YAML nesting is too deep (more than {MAX_DEPTH} levels)")
-                stack.append([event.anchor, 1])
+                stack.append([event.anchor, 1, 2])
                 continue
             if isinstance(event, (pyyaml.MappingEndEvent, pyyaml.SequenceEndEvent)):
                 depth -= 1
-                anchor, size = stack.pop() if stack else (None, 1)
+                anchor, nodes, size = stack.pop() if stack else (None, 1, 2)
                 if anchor:
-                    sizes[anchor] = size
+                    sizes[anchor] = (nodes, size)
             elif isinstance(event, pyyaml.ScalarEvent):
-                size = 1
+                nodes, size = 1, len(event.value.encode("utf-8", "surrogatepass")) + 1
                 if event.anchor:
-                    sizes[event.anchor] = 1
+                    sizes[event.anchor] = (nodes, size)
             elif isinstance(event, pyyaml.AliasEvent):
-                size = sizes.get(event.anchor, 1)
+                nodes, size = sizes.get(event.anchor, (1, 1))
             else:
                 continue
             if stack:
-                stack[-1][1] += size
-            total += size if not stack else 0
-            if size > MAX_NODES or total > MAX_NODES or (stack and stack[-1][1] > MAX_NODES):
+                stack[-1][1] += nodes
+                stack[-1][2] += size
+            else:
+                total[0] += nodes
+                total[1] += size
+            if nodes > MAX_NODES or total[0] > MAX_NODES or (stack and stack[-1][1] > MAX_NODES):
                 return (*_mark_pos(event.start_mark), too_many)
+            if size > MAX_EXPANDED_BYTES or total[1] > MAX_EXPANDED_BYTES or (stack and stack[-1][2] > MAX_EXPANDED_BYTES):
+                return (*_mark_pos(event.start_mark), too_big)
     except pyyaml.YAMLError as exc:
         # libyaml stops at 1000 levels itself (it scans ahead, so before any event got that deep).
         if "nesting depth" in str(getattr(exc, "problem", "")):
@@ -542,6 +556,20 @@ def fast_load(text: str) -> dict | None:
     if len(docs) != 1 or not isinstance(docs[0], dict):
         return None
     return docs[0]
+
+
+#: Plain scalars YAML 1.1 (Helm's values and manifest parser, go-yaml) reads as something other than the text:
+#: booleans and null in any case. Keys outside _HELM_PLAIN (numbers, timestamps, odd characters) are quoted too.
+_YAML11_SPECIAL = {"y", "yes", "n", "no", "true", "false", "on", "off", "null", "~", ""}
+_HELM_PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
+
+
+def helm_key(key: str) -> str:
+    """``key`` as a mapping key in YAML that Helm reads: plain when YAML 1.1 reads it back as the same text,
+    else double-quoted (``on`` -> ``"on"``, ``1.0`` -> ``"1.0"``)."""
+    if _HELM_PLAIN.fullmatch(key) and key.lower() not in _YAML11_SPECIAL:
+        return key
+    return json.dumps(key, ensure_ascii=False)
 
 
 def dump(data: Any) -> str:

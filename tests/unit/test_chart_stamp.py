@@ -43,14 +43,12 @@ def test_version_is_required():
         chart.chart_version({"metadata": {"name": "x"}}, None)
 
 
-def test_commit_replaces_atomically(tmp_path):
-    dest = tmp_path / "out" / "c"
-    output.write_tree({"a": b"1", "sub/b": b"2"}, dest)
-    staged = output.staging_dir(tmp_path / "out")
-    output.write_tree({"a": b"new"}, staged / "chart")
-    output.commit(staged / "chart", dest)
-    assert output.read_tree(dest) == {"a": b"new"}
-    assert sorted(p.name for p in (tmp_path / "out").iterdir() if not p.name.startswith(".chartgen-")) == ["c"]
+def test_write_chart_replaces_its_own_directory(tmp_path):
+    out = tmp_path / "out"
+    output.write_chart({"a": b"1", "sub/b": b"2"}, out, "c")
+    output.write_chart({"a": b"new"}, out, "c")
+    assert output.read_tree(out / "c") == {"a": b"new"}
+    assert sorted(p.name for p in out.iterdir()) == ["c"]
 
 
 def test_unified_diff_names_files():

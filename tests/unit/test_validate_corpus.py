@@ -133,6 +133,30 @@ CASES: dict[str, tuple[int, list[Want]]] = {
           "('nodeSelectorTerm' was unexpected)")]),
     "pooler-request-above-limit": (1, [W("20:23", "spec.pooler.resources.requests.cpu", "request 2 is above the limit 1")]),
     "host-spread-typo": (1, [W("27:17", "spec.scheduling.hostSpread", 'string "loose" is not allowed')]),
+    # Probe cases (reliability and security hardening): each passed validate before, or crashed render.
+    "trailing-newline-name": (1, [W("5:9", "metadata.name", 'string "acme-db\\n" is not valid')]),
+    "trailing-newline-namespace": (1, [W("6:14", "metadata.namespace", 'string "supabase\\n" is not valid')]),
+    "trailing-newline-chart-name": (1, [W("18:9", "chart.name", 'string "acme\\n" is not valid')]),
+    "parameter-name-newline": (1, [W("14:7", 'spec.postgres.parameters["archive_command\\n"]',
+                                     'invalid name "archive_command\\n"'),
+                                   W("14:28", 'spec.postgres.parameters["archive_command\\n"]',
+                                     'no such parameter; did you mean "archive_command"?')]),
+    "parameter-value-newline": (1, [W("14:26", "spec.postgres.parameters.statement_timeout",
+                                      "the value holds a newline or another control character")]),
+    "null-label-key": (1, [W("7:3", "metadata.labels", "a mapping key is null (~, null or empty)")]),
+    "bad-label-key": (1, [W("8:18", 'metadata.labels["team name"]', 'invalid label key "team name"')]),
+    "bad-label-value": (1, [W("8:11", "metadata.labels.team", 'invalid label value "platform team!"')]),
+    "cron-injection": (1, [W("18:15", "spec.backup.schedule", 'string "@daily; rm -rf /" is not valid (a cron')]),
+    "cron-out-of-range": (1, [W("18:15", "spec.backup.schedule", "minute: 60 is out of range (0-59)")]),
+    "cron-seven-fields": (1, [W("18:15", "spec.backup.schedule", 'string "0 0 1 * * * 2026" is not valid')]),
+    "cron-two-lines": (1, [W("18:15", "spec.backup.schedule", "no newline or other characters")]),
+    "zero-storage": (1, [W("14:13", "spec.postgres.storage.size", '"0Gi" is no storage')]),
+    "endpoint-with-credentials": (1, [W("20:17", "spec.backup.s3.endpoint",
+                                        "the URL holds credentials (user:password@host)")]),
+    "access-key-in-key-name": (1, [
+        W("23:25", "spec.backup.s3.credentials.accessKeyIdKey", "looks like a credential value"),
+        W("24:29", "spec.backup.s3.credentials.secretAccessKeyKey", "looks like a credential value"),
+    ]),
     "warning-durability-sync-duo": (0, [W("9:15", "spec.durability", "with topology duo, sync keeps writing", warning=True)]),
     "parameter-typo-did-you-mean": (1, [W("14:22", "spec.postgres.parameters.shared_bufers",
                                           'PostgreSQL 17 has no such parameter; did you mean "shared_buffers"?')]),
@@ -277,10 +301,26 @@ def _missing(tmp_path: Path) -> tuple[str, list[Want]]:
     return str(tmp_path / "missing.yaml"), [W("1:1", DOC, "no such file")]
 
 
+def _alias_amplified(tmp_path: Path) -> tuple[str, list[Want]]:
+    # A 400 KB string repeated through aliases: few values, hundreds of MB once expanded.
+    path = tmp_path / "alias-amplified.yaml"
+    refs = ", ".join(["*big"] * 1000)
+    path.write_text(VALID + f"  notes: &big \"{'x' * 400_000}\"\n  more: [{refs}]\n", encoding="utf-8")
+    return str(path), [W("11:70", DOC, "more than 4 MiB of text once anchors and aliases are expanded")]
+
+
+def _annotations_too_large(tmp_path: Path) -> tuple[str, list[Want]]:
+    path = tmp_path / "annotations.yaml"
+    big = "\n".join(f"    note-{i}: \"{'y' * 1000}\"" for i in range(300))
+    path.write_text(VALID.replace("  namespace: supabase\n", f"  namespace: supabase\n  annotations:\n{big}\n"),
+                    encoding="utf-8")
+    return str(path), [W("6:3", "metadata.annotations", "Kubernetes allows at most 262144 (256 KiB) in all")]
+
+
 #: Inputs made at test time; every one of them exits 1.
 GENERATED = {"huge": _huge, "binary": _binary, "random-bytes": _random_bytes, "latin1": _latin1,
              "control": _control, "deep": _deep, "very-deep": _very_deep, "directory": _directory,
-             "missing": _missing}
+             "missing": _missing, "alias-amplified": _alias_amplified, "annotations-too-large": _annotations_too_large}
 
 
 @pytest.mark.parametrize("name", sorted(GENERATED))

@@ -32,8 +32,8 @@ _patroni.tpl, _backup.tpl and _clone.tpl.
 {{- end -}}
 
 {{- define "spilo-supabase.selectorLabels" -}}
-app.kubernetes.io/name: {{ include "spilo-supabase.name" . }}
-app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/name: {{ include "spilo-supabase.name" . | quote }}
+app.kubernetes.io/instance: {{ .Release.Name | quote }}
 {{- end -}}
 
 {{/* Common labels; callers add app.kubernetes.io/component. */}}
@@ -44,20 +44,20 @@ app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 app.kubernetes.io/part-of: supabase
 {{- range $k, $v := .Values.labels }}
-{{ $k }}: {{ $v | quote }}
+{{ $k | quote }}: {{ $v | quote }}
 {{- end }}
 {{- end -}}
 
 {{/* Labels the operator puts on the PostgreSQL pods (application=spilo, <cluster_name_label>=<cluster>). */}}
 {{- define "spilo-supabase.spiloPodLabels" -}}
 application: spilo
-{{ .Values.operator.clusterNameLabel }}: {{ include "spilo-supabase.clusterName" . }}
+{{ .Values.operator.clusterNameLabel | quote }}: {{ include "spilo-supabase.clusterName" . | quote }}
 {{- end -}}
 
 {{/* Labels the operator puts on the pooler pods (both the primary and the replica pooler). */}}
 {{- define "spilo-supabase.poolerPodLabels" -}}
 application: db-connection-pooler
-{{ .Values.operator.clusterNameLabel }}: {{ include "spilo-supabase.clusterName" . }}
+{{ .Values.operator.clusterNameLabel | quote }}: {{ include "spilo-supabase.clusterName" . | quote }}
 {{- end -}}
 
 {{- define "spilo-supabase.image" -}}
