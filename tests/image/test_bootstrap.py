@@ -247,3 +247,20 @@ def test_post_init_wrapper_runs_spilos_script_first_then_the_runner(env, cluster
     run = img.run_bootstrap(scripts, "dbname=postgres", script="post_init.sh")
     assert run.code == 3 and "spilo step failed" in run.stderr
     assert '"logger":"supabase-bootstrap"' not in run.stdout
+
+
+def test_each_file_starts_with_a_clean_session(env, cluster):
+    """Files share one psql process per phase; the trailer must undo what a file leaves behind, as a new
+    process would: SET ROLE, settings, search_path, and a \\c into another database."""
+    runner, payload, _ = env
+    (payload / "migrations" / "99-zz-1-leaves-state.sql").write_text(
+        "set role anon;\nset search_path = nowhere;\nset statement_timeout = '1s';\n\\c _supabase\n")
+    (payload / "migrations" / "99-zz-2-next.sql").write_text(
+        "create table probe_after_state (id int);\n"
+        "create table probe_settings as select current_setting('statement_timeout') as t, current_user as u;\n")
+    give_to_postgres(payload)
+    run = img.run_bootstrap(runner, cluster.conninfo())
+    assert run.code == 0, run.stdout[-2000:] + run.stderr
+    assert cluster.value("select schemaname || ' ' || tableowner from pg_tables where tablename = 'probe_after_state'") \
+        == "public supabase_admin"
+    assert cluster.rows("select t, u from probe_settings") == [["0", "supabase_admin"]]
