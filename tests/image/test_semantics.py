@@ -93,11 +93,27 @@ def test_database_ownership_is_supabases(supabase):
 
 
 def test_postgres_stays_superuser_on_spilo(supabase):
-    """Spilo's Patroni connects as postgres: the runner restores SUPERUSER after Supabase's demotion."""
+    """Spilo's Patroni connects as postgres: the runner restores SUPERUSER after Supabase's demotion. The
+    chosen consequence (image/README.md): Supabase's later revokes from postgres are recorded in the catalog
+    but do not bind it, as they would not bind any superuser."""
     c = supabase["cluster"]
     assert c.value("select rolsuper from pg_roles where rolname = 'postgres'") == "t"
     assert c.value("select count(*) from supabase_bootstrap.applied_files "
                    "where name = 'migrations/10000000000000_demote-postgres.sql'") == "1"
+    # 20250421084701 revoked supabase_auth_admin and CREATE on schema auth from postgres ...
+    assert c.value("select count(*) from pg_auth_members where roleid = 'supabase_auth_admin'::regrole "
+                   "and member = 'postgres'::regrole") == "0"
+    acl = c.value("select array_to_string(nspacl, ',') from pg_namespace where nspname = 'auth'").split(",")
+    assert [a for a in acl if a.startswith("postgres=")] == ["postgres=U/supabase_admin"], acl
+    # ... yet postgres, a superuser, still acts in auth and as the auth admin.
+    out = c.psql("set role supabase_auth_admin; select current_user;\nreset role;\n"
+                 "create table auth.superuser_probe (id int); select count(*) from auth.superuser_probe;").stdout
+    assert "supabase_auth_admin" in out
+    assert c.value("select tableowner from pg_tables where schemaname = 'auth' and tablename = 'superuser_probe'") \
+        == "postgres"
+    # A role that is not a superuser is bound by the same kind of revoke: authenticator cannot create in auth.
+    denied = tcp(c, "create table auth.not_allowed (id int)", "authenticator", check=False)
+    assert denied.returncode != 0 and "permission denied" in denied.stderr
 
 
 def test_the_charts_users_and_databases_are_what_the_sql_leaves_behind(supabase):
