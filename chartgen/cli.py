@@ -353,14 +353,15 @@ def diff(
 
     Exit 0 when nothing changes, 1 when something does (like diff(1)), 2 when a change cannot work (a major
     version downgrade)."""
-    from . import diff as diff_mod, manifests, render as render_mod
+    from . import diff as diff_mod, isolated, render as render_mod
 
     try:
         new = render_mod.build(spec)
         target = diff_mod.load_against(against if not Path(against, new.name).is_dir() else str(Path(against, new.name)),
                                        plain_http=plain_http, timeout=timeout)
-        old = manifests.render(target, {}, release=new.name, namespace=new.namespace,
-                               kube_version=render_mod.KUBE_VERSION, api_versions=render_mod.api_versions_for(new.spec))
+        # Not chartgen's chart: rendered in a child process with a memory cap (chartgen.isolated).
+        old = isolated.render(target, label=against, release=new.name, namespace=new.namespace,
+                              kube_version=render_mod.KUBE_VERSION, api_versions=render_mod.api_versions_for(new.spec))
     except ChartgenError as exc:
         fail(exc, output)
     result = diff_mod.manifest_diff(old, new.manifests, old_label=against, new_label=spec)

@@ -137,18 +137,17 @@ def errors(olds: dict, news: dict) -> list[str]:
 
 
 def load_against(against: str, *, plain_http: bool = False, timeout: float | None = None):
-    """The chart for ``--against``: a rendered chart dir, its parent, a .tgz path, or a loaded Chart pulled
+    """The chart for ``--against``: a rendered chart dir, its parent, a .tgz path, or the archive bytes pulled
     from ``oci://`` (held in memory: nothing is left on disk)."""
     if against.startswith("oci://"):
         from . import oci
-        from .manifests import load_chart_bytes
 
         base, _, last = against.rpartition("/")
         host, _ = oci.parse_remote(f"{base}/{re.split('[:@]', last, maxsplit=1)[0]}")
         with oci.Registry(host, plain_http=plain_http,
                           timeout=oci.DEFAULT_TIMEOUT if timeout is None else timeout) as reg:
             data = reg.fetch(against)
-        return load_chart_bytes(data, oci.redact(against))
+        return data
     path = Path(against)
     if path.is_file() and path.suffix == ".tgz":
         return path
