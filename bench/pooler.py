@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
 """pgbench through PgBouncer vs direct to the leader, with the rendered pooler settings.
 
-Starts the lab cluster from a postgresql resource (the test fixture, or a rendered spec), puts one PgBouncer
+Starts the lab cluster from a rendered spec (examples/trio.yaml by default), puts one PgBouncer
 in front of the leader with the pool sizes the operator gives each pooler pod (maxDBConnections /
 numberOfInstances, pool size half of that), and runs TPC-B-like pgbench at 50/200/1000 clients both ways.
 Prints TPS, failed transactions, connection errors and p95 latency; writes JSON under bench/results/.
 
   .venv/bin/python bench/pooler.py                    # 50,200,1000 clients, 20 s each
-  .venv/bin/python bench/pooler.py --clients 50 --seconds 5 --members 1
+  .venv/bin/python bench/pooler.py --clients 50 --seconds 5 --members 1 --payload DIR
 """
 
 from __future__ import annotations
@@ -22,8 +22,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import yaml
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -35,7 +33,7 @@ from chartgen.lab.pooler import raise_fd_limit  # noqa: E402
 from chartgen.lab.spilo import SUPERUSER  # noqa: E402
 from chartgen.lab.stats import percentile  # noqa: E402
 
-FIXTURE = ROOT / "tests" / "integration" / "data" / "ha_trio_sync.yaml"
+DEFAULT_SPEC = ROOT / "examples" / "trio.yaml"
 RESULTS = ROOT / "bench" / "results"
 
 
@@ -78,15 +76,14 @@ def main() -> int:
     ap.add_argument("--seconds", type=int, default=20)
     ap.add_argument("--scale", type=int, default=10)
     ap.add_argument("--members", type=int, help="override numberOfInstances (the pooler does not care)")
-    ap.add_argument("--spec", help="a deployment spec to render instead of the test fixture")
+    ap.add_argument("--spec", default=str(DEFAULT_SPEC), help="the deployment spec to render (default: %(default)s)")
+    ap.add_argument("--payload", default=os.environ.get("CHARTGEN_LAB_PAYLOAD"),
+                    help="Supabase's SQL in the initdb.d layout (optional: the members then bootstrap it)")
     ap.add_argument("--out", help="JSON file (default bench/results/pooler-<time>.json)")
     args = ap.parse_args()
-    if args.spec:
-        from chartgen.render import render_manifests
+    from chartgen.render import render_manifests
 
-        manifests = render_manifests(args.spec)
-    else:
-        manifests = [yaml.safe_load(FIXTURE.read_text())]
+    manifests = render_manifests(args.spec)
     for m in manifests:
         if m.get("kind") == "postgresql" and args.members:
             m["spec"]["numberOfInstances"] = args.members
@@ -101,10 +98,9 @@ def main() -> int:
     clients = [int(c) for c in args.clients.split(",") if c]
     rows: list[dict] = []
     try:
-        with Cluster(plan, log=lambda m: print(m, flush=True)) as cluster:
+        with Cluster(plan, log=lambda m: print(m, flush=True), payload=args.payload, pooler=False) as cluster:
             cluster.start()
-            leader = cluster.leader()
-            assert leader is not None
+            leader, _ = cluster.wait_leader(30)
             max_conn = cluster.psql(leader, "show max_connections").strip()
             bouncer = cluster.start_pgbouncer(leader)
             env = {**os.environ, "PGPASSWORD": cluster.creds.superuser_password}

@@ -38,7 +38,7 @@ def patroni_venv() -> Path:
     return venv
 
 
-def _http_json(url: str, timeout: float = 1.0) -> dict:
+def _http_json(url: str, timeout: float = 3.0) -> dict:
     with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310 - loopback only
         return json.loads(resp.read().decode())
 
