@@ -62,6 +62,25 @@ def with_presets(manifests: list[dict], failover: dict, durability: dict, member
     return out
 
 
+def describe_payload(payload: str | None) -> dict | None:
+    """What was bootstrapped, without this machine's path: file count and one sha256 over names and bytes."""
+    if not payload:
+        return None
+    import hashlib
+
+    root = Path(payload)
+    files = sorted(p for p in root.rglob("*.sql") if p.is_file())
+    h = hashlib.sha256()
+    for f in files:
+        h.update(f.relative_to(root).as_posix().encode() + b"\0" + f.read_bytes())
+    return {"sql_files": len(files), "sha256": h.hexdigest()}
+
+
+def describe_spec(spec: str) -> str:
+    path = Path(spec).resolve()
+    return path.relative_to(ROOT).as_posix() if path.is_relative_to(ROOT) else path.name
+
+
 def fmt(x: object) -> str:
     if x is None:
         return "-"
@@ -123,7 +142,7 @@ def main() -> int:
             ap.error(f"--patroni {item}: expected KEY=VALUE")
         overrides[key] = yaml.safe_load(value)
     report: dict = {"machine_note": f"{args.members} members on loopback, 2 cores shared with other work",
-                    "spec": args.spec, "payload": args.payload, "results": []}
+                    "spec": describe_spec(args.spec), "payload": describe_payload(args.payload), "results": []}
     if not args.payload:
         print("note: no --payload: Supabase's SQL is not applied and the invariants are not checked", flush=True)
     started = time.monotonic()
