@@ -176,7 +176,8 @@ class Cluster:
             m.root.mkdir(parents=True)
             m.socket_dir.mkdir()
             spilo.write_member_config(
-                spilo.member_config(self.plan, shared, m, self.etcd_client_port, self.bindir, self.creds), m)
+                spilo.member_config(self.plan, shared, m, self.etcd_client_port, self.bindir, self.creds,
+                                    self.supabase), m)
             procs.give_to_postgres(m.root)
             m.root.chmod(0o750)
         for m in self.members:
@@ -248,7 +249,9 @@ class Cluster:
         old = self.patroni.get(name)
         if old is not None and old.alive():
             raise LabError(f"{name} is already running (pid {old.pid})")
-        env = {"PATH": "/usr/bin:/bin", "HOME": str(m.root), "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
+        # PGHOST/PGPORT: where Spilo's callback finds its member through libpq's defaults (socket, 5432).
+        env = {"PATH": "/usr/bin:/bin", "HOME": str(m.root), "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
+               "PGHOST": str(m.socket_dir), "PGPORT": str(m.pg_port)}
         # PostgreSQL's own bin dir first: the post_init hooks call psql as the image's PATH would.
         env["PATH"] = f"{self.bindir}:{env['PATH']}"
         self.log_offsets[name] = m.log_path.stat().st_size if m.log_path.exists() else 0

@@ -9,7 +9,8 @@ Each check asks the current leader (or PgBouncer in front of it) the way a Supab
   realtime      the supabase_realtime publication exists
   pgrst_notify  DDL as postgres sends NOTIFY pgrst (PostgREST's schema reload, an event trigger)
   bootstrap     one applied-files row per payload file, unchanged since the cluster became ready, and no
-                member applied anything since (no rerun on a promoted replica)
+                member applied anything since: Spilo's on_role_change re-runs post_init on every promoted
+                replica, and the runner must find nothing to do there
 """
 
 from __future__ import annotations
@@ -37,6 +38,9 @@ class Invariants:
     applied: str = ""
     log_offsets: dict[str, int] = field(default_factory=dict)
     probes: int = 0
+    # Per member: runs of the runner since ready that found nothing to apply (Spilo's promotion callback
+    # re-runs post_init on every new primary; this is how often it did, and applied nothing).
+    reruns: dict[str, int] = field(default_factory=dict)
 
     @classmethod
     def start(cls, cluster: Cluster) -> Invariants:
@@ -141,6 +145,10 @@ class Invariants:
             reran = [e for e in events if e in ("start", "applied")]
             if reran:
                 return f"supabase-bootstrap applied files again on {m.name} ({len(reran)} events)"
+            broken = [e for e in events if e in ("failed", "error")]
+            if broken:
+                return f"supabase-bootstrap failed on {m.name} after the cluster was ready (see its log)"
+            self.reruns[m.name] = events.count("up-to-date")
         return ""
 
     def _as(self, user: str, port: int, args: list[str], password: str | None = None) -> str:

@@ -158,6 +158,8 @@ def _check_invariants(cluster: Cluster, inv: inv_mod.Invariants | None, r: dict,
     res = inv.check()
     r["invariants"] = res
     r["invariant_failures"] = inv_mod.failed(res)
+    # Since ready, per member: supabase-bootstrap runs (Spilo's promotion callback) that applied nothing.
+    r["bootstrap_reruns"] = dict(inv.reruns)
 
 
 def _describe_invariants(res: dict[str, str], when: str) -> str:

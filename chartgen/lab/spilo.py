@@ -114,8 +114,12 @@ def pg_hba() -> list[str]:
 
 
 def member_config(plan: LabPlan, shared: ClusterConfig, member: Member, etcd_port: int, bindir: Path,
-                  creds: Credentials) -> dict:
+                  creds: Credentials, supabase: SupabaseSetup | None = None) -> dict:
     params = {**shared.local_parameters, "unix_socket_directories": str(member.socket_dir)}
+    callbacks = {}
+    if supabase is not None and supabase.on_role_change is not None:
+        # configure_spilo.py: on_role_change: '/scripts/on_role_change.sh {{HUMAN_ROLE}} true'
+        callbacks = {"callbacks": {"on_role_change": supabase.on_role_change}}
     return {
         "scope": plan.name,
         "namespace": "/service/",
@@ -142,6 +146,7 @@ def member_config(plan: LabPlan, shared: ClusterConfig, member: Member, etcd_por
             # A failed pg_rewind would leave the old leader out of the cluster for the rest of the run;
             # recloning it is what an operator does by hand, and a redundancy time shows the cost.
             "remove_data_directory_on_rewind_failure": True,
+            **callbacks,
         },
     }
 

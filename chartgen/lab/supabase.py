@@ -7,6 +7,8 @@ projected volume). The lab builds the same on disk, per cluster:
 
   <workdir>/scripts/post_init.sh               the image's wrapper, unchanged
   <workdir>/scripts/post_init.spilo.sh         stand-in for Spilo's own post_init (spilo_post_init.sh)
+  <workdir>/scripts/on_role_change.sh          Spilo's promotion callback (spilo_on_role_change.sh): it
+                                               re-runs post_init on every new primary
   <workdir>/scripts/supabase/*                 the image's bootstrap/ directory, unchanged except for
                                                defaults.env, whose two paths name the lab's directories
   <workdir>/secrets/                           the projected volume's files, mode 0440 like the CR's
@@ -34,6 +36,7 @@ WRAPPER = "post_init.sh"
 KEY_SCRIPT = "supabase-root-key"
 RUNNER = "supabase-bootstrap"
 SPILO_STAND_IN = Path(__file__).with_name("spilo_post_init.sh")
+SPILO_ON_ROLE_CHANGE = Path(__file__).with_name("spilo_on_role_change.sh")
 # The operator's pam_role_name default, which it passes to Spilo as HUMAN_ROLE (pkg/util/config/config.go).
 HUMAN_ROLE = "zalandos"
 PAYLOAD_PHASES = ("init-scripts", "migrations")
@@ -146,6 +149,11 @@ class SupabaseSetup:
         return f'{self.scripts / WRAPPER} "{HUMAN_ROLE}"' if self.payload is not None else None
 
     @property
+    def on_role_change(self) -> str | None:
+        """Spilo's callback, as configure_spilo.py sets it (HUMAN_ROLE, then the callback script `true`)."""
+        return f'{self.scripts / "on_role_change.sh"} {HUMAN_ROLE} true' if self.payload is not None else None
+
+    @property
     def key_script(self) -> Path:
         return self.scripts / "supabase" / KEY_SCRIPT
 
@@ -171,7 +179,9 @@ def prepare(workdir: Path, payload: Path | None, volume: SecretsVolume | None, b
     # Spilo's image has the wrapper at /scripts/post_init.sh and Spilo's own script renamed beside it.
     shutil.copy2(src / WRAPPER, scripts / WRAPPER)
     shutil.copy2(SPILO_STAND_IN, scripts / "post_init.spilo.sh")
-    for f in (scripts / WRAPPER, scripts / "post_init.spilo.sh", scripts / "supabase" / RUNNER,
+    shutil.copy2(SPILO_ON_ROLE_CHANGE, scripts / "on_role_change.sh")
+    for f in (scripts / WRAPPER, scripts / "post_init.spilo.sh", scripts / "on_role_change.sh",
+              scripts / "supabase" / RUNNER,
               scripts / "supabase" / KEY_SCRIPT):
         f.chmod(0o755)
 

@@ -95,6 +95,10 @@ def test_hard_kill_and_switchover_keep_every_acknowledged_commit_and_supabases_i
         # Checked on the new leader: the bootstrap's table, the vault secret written before, PgBouncer.
         assert r["invariants"] == {c: "" for c in CHECKS}, (name, r["invariants"])
     assert result["summary"]["hard_kill"]["invariant_failures"] == 0
+    # Spilo's on_role_change re-ran post_init -> supabase-bootstrap on the promoted replica, which found
+    # every file applied (the "bootstrap" check above: nothing applied since ready).
+    kill = runs["hard_kill"]
+    assert kill["bootstrap_reruns"].get(kill["new_leader"], 0) >= 1, (kill["bootstrap_reruns"], lines[-10:])
 
     # The checks are not vacuous: each broken thing is reported by its own check, and only by it.
     broken = seen["broken"]
