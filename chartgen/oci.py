@@ -298,13 +298,25 @@ def publish(archive: Path, remote: str, *, plain_http: bool = False, username: s
             reg.push(archive, remote.rstrip("/"))
         except PublishError:
             # Registries can fail one of two simultaneous pushes that share a blob (docker-registry says
-            # "manifest blob unknown"): when the tag exists now, the verification below says whose it is.
-            if reg.resolve(ref) is None:
+            # "manifest blob unknown"), and the competitor's tag may land only after our failure: when the tag
+            # appears within the settle window, the verification below says whose it is.
+            if not _tag_appears(reg, ref, within=max(SETTLE_SECONDS, 2 * (time.monotonic() - checked))):
                 raise
         # A competitor's window runs from its own free-tag check to the end of its push; ours is the estimate.
         took = time.monotonic() - checked
         digest = _verify(reg, ref, local, settle=max(SETTLE_SECONDS, 2 * took))
         return Published(ref, digest, local, pushed=True, provenance=signed)
+
+
+def _tag_appears(reg: Registry, ref: str, *, within: float) -> bool:
+    """Whether ``ref`` resolves at some point in the next ``within`` seconds (bounded by the call's deadline)."""
+    until = min(time.monotonic() + within, reg.deadline - 1)
+    while True:
+        if reg.resolve(ref) is not None:
+            return True
+        if time.monotonic() >= until:
+            return False
+        time.sleep(0.1)
 
 
 def _verify(reg: Registry, ref: str, local: str, *, settle: float) -> str:
