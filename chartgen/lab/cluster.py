@@ -90,6 +90,7 @@ class ConnectionInfo:
     superuser_password: str
     supabase_password: str | None
     secrets_dir: Path | None
+    patroni_config: Path | None = None      # holds the superuser's password (postgresql.authentication)
 
     def lines(self) -> list[str]:
         out = [f"primary  {self.primary.uri()}", f"leader   {self.leader.uri()}  ({self.leader.member})"]
@@ -97,7 +98,8 @@ class ConnectionInfo:
         if self.pooler is not None:
             out.append(f"pooler   {self.pooler.uri()}  (PgBouncer -> {self.pooler.member})")
         where = f"; Supabase roles: {self.secrets_dir / 'POSTGRES_PASSWORD'}" if self.secrets_dir else ""
-        out.append(f"passwords: postgres in the Patroni config's superuser section{where}")
+        config = f" ({self.patroni_config})" if self.patroni_config else ""
+        out.append(f"passwords: postgres in the Patroni config's superuser section{config}{where}")
         return out
 
 
@@ -643,7 +645,8 @@ class Cluster:
         return ConnectionInfo(primary=primary, leader=ep("primary", leader), replicas=replicas, pooler=pooler_ep,
                               superuser_password=pw,
                               supabase_password=sb.postgres_password if sb and "POSTGRES_PASSWORD" in sb.values
-                              else None, secrets_dir=sb.secrets if sb else None)
+                              else None, secrets_dir=sb.secrets if sb else None,
+                              patroni_config=self.member(leader).config_path)
 
     def __enter__(self) -> Cluster:
         return self
