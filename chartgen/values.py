@@ -185,19 +185,7 @@ def _scheduling(v: Values, sched: dict) -> None:
 def _resources(v: Values, pg: dict, size: dict, pre: str) -> None:
     # Memory request == limit: PostgreSQL under memory pressure is OOM-killed, not slowed down, so the
     # scheduler must reserve what the limit allows.
-    defaults = {
-        "requests.cpu": (size["cpu"]["request"], f"{pre}.cpu.request"),
-        "requests.memory": (size["memory"], f"{pre}.memory"),
-        "limits.cpu": (size["cpu"]["limit"], f"{pre}.cpu.limit"),
-        "limits.memory": (size["memory"], f"{pre}.memory"),
-    }
-    override = pg.get("resources") or {}
-    for key, (value, source) in defaults.items():
-        group, res = key.split(".")
-        if res in override.get(group, {}):
-            v.set(f"resources.{key}", str(override[group][res]), _spec_source(f"spec.postgres.resources.{key}"))
-        else:
-            v.set(f"resources.{key}", value, source)
+    _set_resources(v, "resources", size, pre, pg.get("resources"), "spec.postgres.resources")
 
 
 def _pooler(v: Values, pooler: dict, size: dict, pre: str) -> None:
@@ -209,17 +197,25 @@ def _pooler(v: Values, pooler: dict, size: dict, pre: str) -> None:
         v.set("pooler.maxDBConnections", pooler["maxDBConnections"], _spec_source("spec.pooler.maxDBConnections"))
     else:
         v.set("pooler.maxDBConnections", size["pooler"]["maxDBConnections"], f"{pre}.pooler.maxDBConnections")
-    preset = {"requests.cpu": (size["pooler"]["cpu"]["request"], f"{pre}.pooler.cpu.request"),
-              "requests.memory": (size["pooler"]["memory"], f"{pre}.pooler.memory"),
-              "limits.cpu": (size["pooler"]["cpu"]["limit"], f"{pre}.pooler.cpu.limit"),
-              "limits.memory": (size["pooler"]["memory"], f"{pre}.pooler.memory")}
-    override = pooler.get("resources") or {}
-    for key, (value, source) in preset.items():
-        group, res = key.split(".")
+    _set_resources(v, "pooler.resources", size["pooler"], f"{pre}.pooler", pooler.get("resources"),
+                   "spec.pooler.resources")
+
+
+def _set_resources(v: Values, key: str, preset: dict, pre: str, override: dict | None, spec_path: str) -> None:
+    """Requests and limits from a size preset ({cpu: {request, limit}, memory}), each overridable in the spec."""
+    defaults = {
+        "requests.cpu": (preset["cpu"]["request"], f"{pre}.cpu.request"),
+        "requests.memory": (preset["memory"], f"{pre}.memory"),
+        "limits.cpu": (preset["cpu"]["limit"], f"{pre}.cpu.limit"),
+        "limits.memory": (preset["memory"], f"{pre}.memory"),
+    }
+    override = override or {}
+    for sub, (value, source) in defaults.items():
+        group, res = sub.split(".")
         if res in override.get(group, {}):
-            v.set(f"pooler.resources.{key}", str(override[group][res]), _spec_source(f"spec.pooler.resources.{key}"))
+            v.set(f"{key}.{sub}", str(override[group][res]), _spec_source(f"{spec_path}.{sub}"))
         else:
-            v.set(f"pooler.resources.{key}", value, source)
+            v.set(f"{key}.{sub}", value, source)
 
 
 def _parameters(v: Values, spec: Spec, size: dict, pre: str) -> None:
