@@ -67,7 +67,10 @@ def give_to_postgres(path: Path) -> None:
         return
     uid, gid = postgres_uid_gid()
     for p in [path, *path.rglob("*")]:
-        os.chown(p, uid, gid)
+        try:
+            os.chown(p, uid, gid)
+        except FileNotFoundError:
+            pass  # a running server's temporary file (pg_internal.init.PID) vanished between listing and chown
     # Parents of pytest's tmp dirs are root-only; postgres needs to traverse them.
     parent = path
     while parent != parent.parent:
