@@ -67,6 +67,12 @@ def parse_remote(remote: str) -> tuple[str, str]:
     usage = "use oci://HOST[:PORT]/PATH"
     if any(ord(c) < 32 or ord(c) == 127 or c.isspace() for c in remote):
         raise PublishError(f"{shown} is not an OCI registry reference (it holds spaces or control characters): {usage}")
+    # Before parsing: a password holding "/", "?" or "#" makes urlparse split it into host, path or query,
+    # and its errors would quote the pieces.
+    if "@" in remote:
+        raise PublishError(
+            "the registry URL holds credentials (user:password@host), which would end up in logs and shell "
+            "history: remove them and pass --username with --password-stdin, or --registry-config")
     try:
         parsed = urlparse(remote)
         parsed.port  # noqa: B018 - raises ValueError for a port that is not a number
@@ -74,11 +80,7 @@ def parse_remote(remote: str) -> tuple[str, str]:
         raise PublishError(f"{shown} is not an OCI registry reference ({exc}): {usage}") from None
     if parsed.scheme != "oci" or not parsed.hostname:
         raise PublishError(f"{shown} is not an OCI registry reference: {usage}")
-    if "@" in parsed.netloc:
-        raise PublishError(
-            "the registry URL holds credentials (user:password@host), which would end up in logs and shell "
-            "history: remove them and pass --username with --password-stdin, or --registry-config")
-    if parsed.query or parsed.fragment or ":" in parsed.path or "@" in parsed.path:
+    if parsed.query or parsed.fragment or ":" in parsed.path:
         raise PublishError(f"{shown}: give the repository path only; the chart name and version are added")
     path = parsed.path.strip("/")
     if path and not all(_OCI_COMPONENT.fullmatch(part) for part in path.split("/")):

@@ -12,8 +12,10 @@ CREDENTIAL_KEY = re.compile(
     r"rootkey|root_key|key|serviceaccountkey|connectionstring|sas|sastoken)$"
 )
 #: ``scheme://user[:password]@host``: credentials in a URL end up in values.yaml, logs and shell history.
-URL_USERINFO = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/?#\s]*@")
-_USERINFO_ANYWHERE = re.compile(r"(?<=//)[^/@\s]*@")
+#: Any "@" after the scheme counts: a secret with an unencoded "/" (common in AWS secret keys) makes a
+#: URL parser read the userinfo as host and path, but the secret is in the text all the same.
+URL_USERINFO = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^@\s]*@")
+_USERINFO_ANYWHERE = re.compile(r"(?<=//)[^@\s]*@")
 #: AWS access key ids (AKIA long-term, ASIA temporary, and the other IAM unique-id prefixes).
 AWS_KEY_ID = re.compile(r"(AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|ABIA|ACCA)[A-Z0-9]{16}")
 #: Said instead of a value that may be a secret.

@@ -241,6 +241,10 @@ def test_publish_of_an_archive_with_a_bad_name_is_refused(tmp_path):
     ("oci://[::1/charts", "not an OCI registry reference"),
     ("oci://host:port/charts", "not an OCI registry reference"),
     ("oci://bot:TOPSECRET-TOKEN@127.0.0.1:9/charts", "holds credentials"),
+    # A password with "/", "?" or "#" is split by URL parsers into port, path, query or fragment.
+    ("oci://bot:TOPSECRET/TOKEN@127.0.0.1:9/charts", "holds credentials"),
+    ("oci://bot:TOPSECRET?TOKEN@127.0.0.1:9/charts", "holds credentials"),
+    ("oci://bot:TOPSECRET#TOKEN@127.0.0.1:9/charts", "holds credentials"),
     ("oci://127.0.0.1:9/Charts", "lowercase"),
     ("oci://127.0.0.1:9/charts\n", "control characters"),
 ])

@@ -175,6 +175,28 @@ def test_messages_never_repeat_a_value_that_may_be_a_secret(tmp_path):
     assert secret not in res.output and "AKIAIOSFODNN7EXAMPLE" not in res.output
 
 
+@pytest.mark.parametrize("secret", ["hunter2", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "pa?ss#word"])
+def test_an_endpoint_with_credentials_is_refused_whatever_the_secret_holds(tmp_path, secret):
+    # An unencoded "/" in the secret made the userinfo look like a host and path, and the key was rendered.
+    text = TRIO.read_text().replace(
+        "      credentials:\n", f'      endpoint: "https://AKIAIOSFODNN7EXAMPLE:{secret}@minio.example.com:9000"\n'
+                               "      credentials:\n")
+    assert text != TRIO.read_text()
+    path = tmp_path / "spec.yaml"
+    path.write_text(text)
+    found, problems = spec_mod.check_file(str(path))
+    assert found is None
+    assert any("credentials" in p.message for p in problems), [p.message for p in problems]
+    assert all(secret not in p.message and "AKIAIOSFODNN7EXAMPLE" not in p.message for p in problems)
+    res = runner.invoke(app, ["render", str(path), "--output-dir", str(tmp_path / "dist")])
+    assert res.exit_code == 1 and secret not in res.output
+    assert not (tmp_path / "dist").exists() or not any((tmp_path / "dist").iterdir())
+
+
+def test_redacted_urls_hide_secrets_with_slashes():
+    assert sensitive.redact_url("https://u:pa/ss@host/x") == "https://***@host/x"
+
+
 def test_render_refuses_an_endpoint_with_credentials_before_writing(tmp_path):
     text = TRIO.read_text().replace("      credentials:\n",
                                     '      endpoint: "https://bot:hunter2@minio.example.com"\n      credentials:\n')
