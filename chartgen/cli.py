@@ -298,10 +298,12 @@ def keys(
     s = _load_or_fail(spec, output)
     try:
         jwt = None
-        if jwt_secret_file == "-":
-            jwt = sys.stdin.read()
-        elif jwt_secret_file:
-            jwt = Path(jwt_secret_file).read_text(encoding="utf-8")
+        if jwt_secret_file:
+            raw = sys.stdin.buffer.read() if jwt_secret_file == "-" else Path(jwt_secret_file).read_bytes()
+            try:
+                jwt = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise ChartgenError(f"{jwt_secret_file}: the JWT secret is not UTF-8 text") from None
         text = supabase_services.keys_manifest(s, jwt, issued_at=int(time.time()), days=days,
                                                as_json=output is Output.json)
         if out:

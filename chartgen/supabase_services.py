@@ -49,8 +49,16 @@ def primary_host(spec: Spec) -> str:
     return f"{spec.name}.{spec.data['metadata']['namespace']}.svc"
 
 
+def inherits_jwt(spec: Spec) -> bool:
+    """A restore or standby reads its JWT secret from the source's Secret, which exists already."""
+    return bool(spec.get("spec.restore") or spec.get("spec.standby"))
+
+
 def keys_secret_name(spec: Spec) -> str:
-    """The Secret `chartgen keys` writes: the JWT secret the database uses too when the spec names one."""
+    """The Secret `chartgen keys` writes: the JWT secret the database uses too when the spec names one that
+    `chartgen keys` creates (a fresh cluster); never a restored cluster's source Secret."""
+    if inherits_jwt(spec):
+        return f"{spec.name}-supabase-keys"
     return spec.get("spec.supabase.jwt.existingSecret") or f"{spec.name}-supabase-keys"
 
 
@@ -118,6 +126,11 @@ def _random(n: int) -> str:
 def keys(spec: Spec, jwt_secret: str | None, *, issued_at: int, days: int = KEY_DAYS) -> dict[str, str]:
     """The generated Secret's data (plain): the JWT secret, the keys signed with it, the services' secrets."""
     if jwt_secret is None:
+        if inherits_jwt(spec):
+            source = spec.get("spec.supabase.jwt.existingSecret") or "the source cluster's JWT Secret"
+            raise ChartgenError(
+                f"{spec.file}: this cluster restores or follows another one and keeps its JWT secret ({source}): "
+                "pass that secret with --jwt-secret-file -; a new one would invalidate every issued token")
         if not spec.get("spec.supabase.jwt.existingSecret"):
             raise ChartgenError(
                 f"{spec.file}: the database chart generates the JWT secret at install; pass it with "
@@ -173,12 +186,22 @@ def write_file(path: str, text: str, *, private: bool, force: bool = True) -> No
         raise ChartgenError(f"{target} already exists: pass --force to overwrite it (new keys invalidate every "
                             "token signed with the old ones)")
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    mode = 0o600 if private else 0o644
+    created = False
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if private else 0o644)
+        tmp.unlink(missing_ok=True)  # a stale one would keep its mode, or be a symlink to follow
+        # O_EXCL|O_NOFOLLOW: the file is ours from its first byte; fchmod: the umask does not widen or narrow it.
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
+        created = True
+        os.fchmod(fd, mode)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
         os.replace(tmp, target)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
+        if created:
+            try:
+                tmp.unlink(missing_ok=True)
+            except OSError:
+                pass
         raise ChartgenError(f"cannot write {target}: {exc.strerror or exc}") from exc

@@ -60,6 +60,10 @@ class Installed:
         return out
 
 
+#: The JWT secret of the cluster a restore-spec example restores from (its Secret exists in the namespace).
+SOURCE_JWT = "the-source-clusters-jwt-secret-0123456789abcdef"
+
+
 def secret_value(doc: dict, key: str) -> str:
     return base64.b64decode(doc["data"][key]).decode()
 
@@ -71,6 +75,8 @@ def install(spec_path: Path, services_chart: Path, extra: dict | None = None) ->
     if not spec.get("spec.supabase.jwt.existingSecret"):
         jwt_doc = next(d for d in database if d["kind"] == "Secret" and d["metadata"]["name"].endswith("-supabase-jwt"))
         jwt = secret_value(jwt_doc, "secret")
+    elif supabase_services.inherits_jwt(spec):
+        jwt = SOURCE_JWT  # read from the source cluster's Secret, as the README says
     keys = yaml.safe_load(supabase_services.keys_manifest(spec, jwt, issued_at=int(time.time())))
     values = yaml.safe_load(supabase_services.values_yaml(spec))
     if extra:

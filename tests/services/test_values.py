@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from chartgen import supabase_services
 from chartgen.cli import app
 
-from .conftest import EXAMPLES, install, secret_value
+from .conftest import EXAMPLES, SOURCE_JWT, install, secret_value
 from .resolve import container_env, service_connection
 
 pytestmark = pytest.mark.integration
@@ -119,6 +119,11 @@ def test_services_get_the_databases_jwt_secret_and_keys_signed_with_it(example, 
         # the database chart's generated JWT secret (app.settings.jwt_secret in the database) is the same one
         db_jwt = next(d for d in installed.database if d["kind"] == "Secret" and d["metadata"]["name"].endswith("-jwt"))
         assert secret_value(db_jwt, "secret") == secret
+    elif supabase_services.inherits_jwt(installed.spec):
+        # a restored cluster keeps its source's JWT secret, in a keys Secret of its own name
+        assert secret == SOURCE_JWT
+        assert installed.keys["metadata"]["name"] == f"{installed.spec.name}-supabase-keys"
+        assert installed.keys["metadata"]["name"] != installed.spec.get("spec.supabase.jwt.existingSecret")
     else:
         assert installed.keys["metadata"]["name"] == installed.spec.get("spec.supabase.jwt.existingSecret")
     assert _verify(studio["SUPABASE_ANON_KEY"], secret)["role"] == "anon"
@@ -175,6 +180,60 @@ def test_keys_cli_needs_the_jwt_secret_unless_the_spec_names_its_secret(tmp_path
     assert again.exit_code == 1 and "--force" in again.output
     short = CliRunner().invoke(app, ["keys", str(trio), "--jwt-secret-file", "-"], input="short")
     assert short.exit_code == 1 and "at least 32" in short.output
+
+
+def test_keys_for_a_restored_cluster_keep_the_sources_jwt_secret_and_never_take_its_secret_name(tmp_path):
+    # restore-spec sets jwt.existingSecret to the SOURCE's live Secret: a new JWT secret under that name,
+    # applied with kubectl apply, would invalidate every token the source issued.
+    from chartgen import spec as spec_mod
+    restored = tmp_path / "restored.yaml"
+    source = next(p for p in EXAMPLES if p.stem == "trio")
+    made = CliRunner().invoke(app, ["restore-spec", str(source), "--at", "latest", "--output-file", str(restored)])
+    assert made.exit_code == 0, made.output
+    spec = spec_mod.load(str(restored))
+    source_secret = spec.get("spec.supabase.jwt.existingSecret")
+    assert source_secret
+    refused = CliRunner().invoke(app, ["keys", str(restored)])
+    assert refused.exit_code == 1 and "--jwt-secret-file" in refused.output and "Traceback" not in refused.output
+    jwt = "s" * 48
+    result = CliRunner().invoke(app, ["keys", str(restored), "--jwt-secret-file", "-", "-o", "json"], input=jwt)
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["metadata"]["name"] == supabase_services.keys_secret_name(spec) != source_secret
+    assert secret_value(doc, "secret") == jwt
+    values = supabase_services.values(spec)
+    assert values["secret"]["jwt"]["secretRef"] == doc["metadata"]["name"]
+
+
+def test_keys_cli_refuses_a_jwt_secret_that_is_not_text(tmp_path):
+    trio = next(p for p in EXAMPLES if p.stem == "trio")
+    bad = tmp_path / "jwt.bin"
+    bad.write_bytes(b"\xff\xfe" + b"a" * 40)
+    for args, stdin in ((["--jwt-secret-file", str(bad)], None), (["--jwt-secret-file", "-"], b"\xff" * 40)):
+        result = CliRunner().invoke(app, ["keys", str(trio), *args], input=stdin)
+        assert result.exit_code == 1, result.output
+        assert "not UTF-8" in result.output and "Traceback" not in result.output
+        assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_keys_file_is_private_even_over_a_stale_temp_file_or_symlink(tmp_path):
+    import os
+    out = tmp_path / "keys.yaml"
+    stale = tmp_path / f".keys.yaml.{os.getpid()}.tmp"
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.write_text("untouched")
+    stale.symlink_to(elsewhere)
+    old = os.umask(0)
+    try:
+        supabase_services.write_file(str(out), "secret: x\n", private=True)
+    finally:
+        os.umask(old)
+    assert out.stat().st_mode & 0o777 == 0o600
+    assert elsewhere.read_text() == "untouched" and not stale.exists()
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    with pytest.raises(supabase_services.ChartgenError, match="cannot write"):
+        supabase_services.write_file(str(blocked / "x.yaml"), "x", private=True)
 
 
 def test_output_plugin_libraries_lets_realtime_decode_and_yields_to_the_user():
