@@ -479,19 +479,39 @@ def _scheduling(data: dict) -> Iterator[Finding]:
         for err in sorted(validator.iter_errors(affinity), key=lambda e: list(e.absolute_path)):
             yield (("spec", "scheduling", "nodeAffinity") + tuple(err.absolute_path),
                    f"{err.message} (the operator's nodeAffinity schema)", "error")
-    pooler = _get(data, "spec", "pooler", "resources")
-    if isinstance(pooler, dict):
-        from .quantity import to_bytes, to_cores
+    yield from _resource_bounds(data)
 
+
+def _resource_bounds(data: dict) -> Iterator[Finding]:
+    """A request above its limit, after the size preset fills in what the spec leaves out (as the chart's
+    values merge them): Kubernetes refuses such pods, so a lone `limits.cpu: 100m` under a 500m preset request
+    is as wrong as both written out."""
+    from .quantity import to_bytes, to_cores
+
+    try:
+        size = presets.get("sizes", _get(data, "spec", "postgres", "size"))
+    except Exception:  # noqa: BLE001 - an unknown size is the schema's finding
+        return
+    for part, preset, pods in (("postgres", size, "PostgreSQL"), ("pooler", size["pooler"], "pooler")):
+        override = _get(data, "spec", part, "resources")
+        if not isinstance(override, dict) or not override:
+            continue
         for res, parse in (("cpu", to_cores), ("memory", to_bytes)):
-            req, lim = _get(pooler, "requests", res), _get(pooler, "limits", res)
+            fallback = (preset["cpu"]["request"], preset["cpu"]["limit"]) if res == "cpu" else (preset["memory"],) * 2
+            req, lim = _get(override, "requests", res), _get(override, "limits", res)
+            if req is None and lim is None:
+                continue
+            eff_req, eff_lim = (fallback[0] if req is None else req), (fallback[1] if lim is None else lim)
             try:
-                bad = req is not None and lim is not None and parse(str(req)) > parse(str(lim))
+                bad = parse(str(eff_req)) > parse(str(eff_lim))
             except ValueError:
                 continue
             if bad:
-                yield ("spec", "pooler", "resources", "requests", res), (
-                    f"request {req} is above the limit {lim}: Kubernetes refuses the pooler pods"), "error"
+                where = ("requests", res) if req is not None else ("limits", res)
+                req_text = f"{eff_req}" if req is not None else f"{eff_req} (the size preset's)"
+                lim_text = f"{eff_lim}" if lim is not None else f"{eff_lim} (the size preset's)"
+                yield ("spec", part, "resources") + where, (
+                    f"request {req_text} is above the limit {lim_text}: Kubernetes refuses the {pods} pods"), "error"
 
 
 def _backup_checks() -> tuple:

@@ -328,3 +328,25 @@ def test_from_replica_per_topology(topology, severity, fragment):
     path, message = only(found, severity)
     assert path == "spec.backup.fromReplica" and fragment in message
     assert findings(topology=topology, backup={"enabled": True, "s3": S3, "fromReplica": False}) == []
+
+
+@pytest.mark.parametrize("part, resources, path, fragment", [
+    # a lone limit under the size preset's request (medium: 1 CPU, 8Gi; its pooler: 500m, 128Mi)
+    ("postgres", {"limits": {"cpu": "100m"}}, "spec.postgres.resources.limits.cpu", "request 1 (the size preset's)"),
+    ("postgres", {"limits": {"memory": "64Mi"}}, "spec.postgres.resources.limits.memory", "request 8Gi (the size"),
+    ("pooler", {"limits": {"cpu": "100m"}}, "spec.pooler.resources.limits.cpu", "request 500m (the size preset's)"),
+    # a lone request above the preset's limit
+    ("pooler", {"requests": {"memory": "1Gi"}}, "spec.pooler.resources.requests.memory", "above the limit 128Mi"),
+])
+def test_requests_above_limits_count_the_size_presets_values(part, resources, path, fragment):
+    spec = {"postgres": {"size": "medium", "resources": resources}} if part == "postgres" else {
+        "postgres": {"size": "medium"}, "pooler": {"enabled": True, "resources": resources}}
+    errors = [f for f in findings(**spec) if f[2] == "error"]
+    assert len(errors) == 1, errors
+    assert errors[0][0] == path and fragment in errors[0][1] and "Kubernetes refuses" in errors[0][1]
+
+
+def test_limits_that_fit_the_size_presets_requests_pass():
+    ok = findings(postgres={"size": "medium", "resources": {"limits": {"cpu": "2", "memory": "8Gi"}}},
+                  pooler={"enabled": True, "resources": {"limits": {"cpu": "2"}}})
+    assert [f for f in ok if f[2] == "error"] == []

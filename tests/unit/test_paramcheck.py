@@ -123,7 +123,9 @@ def test_shared_buffers_4gb_on_small_warns():
 
 
 def test_a_small_memory_limit_warns_at_the_limit():
-    path, message = one(findings(size="small", resources={"limits": {"memory": "256Mi"}}), "warning")
+    # requests too: a lone 256Mi limit under the preset's 2Gi request is an error of its own (Kubernetes refuses it)
+    path, message = one(findings(size="small", resources={"requests": {"memory": "256Mi"},
+                                                          "limits": {"memory": "256Mi"}}), "warning")
     assert path == "spec.postgres.resources.limits.memory"
     assert "exceeds the memory limit 256Mi (spec.postgres.resources.limits.memory)" in message
 

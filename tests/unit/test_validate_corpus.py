@@ -132,6 +132,8 @@ CASES: dict[str, tuple[int, list[Want]]] = {
         W("28:7", "spec.scheduling.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution",
           "('nodeSelectorTerm' was unexpected)")]),
     "pooler-request-above-limit": (1, [W("20:23", "spec.pooler.resources.requests.cpu", "request 2 is above the limit 1")]),
+    "limit-below-preset-request": (1, [W("14:21", "spec.postgres.resources.limits.cpu",
+                                         "request 500m (the size preset's) is above the limit 100m")]),
     "host-spread-typo": (1, [W("27:17", "spec.scheduling.hostSpread", 'string "loose" is not allowed')]),
     # Probe cases (reliability and security hardening): each passed validate before, or crashed render.
     "trailing-newline-name": (1, [W("5:9", "metadata.name", 'string "acme-db\\n" is not valid')]),
