@@ -195,7 +195,7 @@ def recover(out: Path) -> list[str]:
             os.rename(newest.path, destination)
             done.append(f"restored {destination}")
     for entry in entries:
-        if entry.name.startswith((STAGE, OLD)) or (_LEGACY_STAGE.match(entry.name) and entry.is_dir(follow_symlinks=False)):
+        if entry.name.startswith((STAGE, OLD)) or _is_legacy_stage(entry):
             if not os.path.lexists(entry.path):
                 continue
             if entry.is_dir(follow_symlinks=False):
@@ -204,6 +204,23 @@ def recover(out: Path) -> list[str]:
                 os.unlink(entry.path)
             done.append(f"removed {entry.path}")
     return done
+
+
+def _is_legacy_stage(entry: os.DirEntry) -> bool:
+    """An older chartgen's staging directory: its name pattern AND its content (empty, or a chart chartgen
+    stamped), so that a user's own `.chartgen-settings` folder is never taken for one."""
+    if not (_LEGACY_STAGE.match(entry.name) and entry.is_dir(follow_symlinks=False)):
+        return False
+    try:
+        names = os.listdir(entry.path)
+        if not names:
+            return True
+        chart_yaml = Path(entry.path, "Chart.yaml")
+        if chart_yaml.is_symlink() or not chart_yaml.is_file() or chart_yaml.stat().st_size > 1024 * 1024:
+            return False
+        return "chartgen.io/spec-sha256" in chart_yaml.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
 
 
 def write_chart(files: dict[str, bytes], out: Path, name: str) -> Path:

@@ -196,6 +196,21 @@ def test_a_killed_fallback_swap_is_restored_by_the_next_render(tmp_path, trio):
     assert sorted(p.name for p in out.iterdir()) == ["acme-db"]
 
 
+def test_recovery_keeps_a_users_folder_named_like_an_old_staging_folder(tmp_path, trio):
+    # ".chartgen-" plus eight lowercase characters was all recovery looked at: a user's folder went.
+    out = tmp_path / "out"
+    mine = out / ".chartgen-settings"
+    mine.mkdir(parents=True)
+    (mine / "keep").write_text("mine")
+    old_stage = out / ".chartgen-x1y2z3w4"  # an older chartgen's staging folder: a stamped chart
+    old_stage.mkdir()
+    (old_stage / "Chart.yaml").write_bytes(trio.files["Chart.yaml"])
+    res = _render(out, TRIO)
+    assert res.exit_code == 0, res.output
+    assert (mine / "keep").read_text() == "mine"
+    assert not old_stage.exists()
+
+
 @pytest.mark.slow
 def test_concurrent_renders_into_one_output_all_succeed(tmp_path, trio):
     out = tmp_path / "out"
