@@ -264,3 +264,28 @@ def test_each_file_starts_with_a_clean_session(env, cluster):
     assert cluster.value("select schemaname || ' ' || tableowner from pg_tables where tablename = 'probe_after_state'") \
         == "public supabase_admin"
     assert cluster.rows("select t, u from probe_settings") == [["0", "supabase_admin"]]
+
+
+def test_a_password_with_backslashes_and_a_tcp_conninfo_with_the_superusers_password(pg_tmp, template,
+                                                                                     supabase_payload):
+    # /bin/sh is dash on Debian: its echo turned "\n" and "\\" in POSTGRES_PASSWORD into other characters, and
+    # the superuser's PGPASSWORD from CONNINFO was offered as supabase_admin's.
+    password = r"back\slash\n 'quote' \"dq\" $HOME %s"
+    payload = supabase_payload.copy(NEW, pg_tmp / "initdb.d")
+    give_to_postgres(payload)
+    secrets = img.write_secrets(pg_tmp / "secrets", {**SECRETS, "POSTGRES_PASSWORD": password})
+    runner = img.install_runner(pg_tmp / "supabase", secrets, migrations_dir=payload)
+    data = pg.clone_template(template, pg_tmp / "data")
+    pg.configure(data, img.server_settings(runner))
+    c = pg.start(data, env={"PATH": "/usr/bin:/bin"})
+    try:
+        c.psql("alter role postgres password 'the-bootstrap-superusers-own'")
+        conninfo = (f"dbname=postgres user=postgres host=127.0.0.1 port={c.port} "
+                    "password=the-bootstrap-superusers-own")
+        run = img.run_bootstrap(runner, conninfo)
+        assert run.code == 0, run.stdout[-3000:] + run.stderr
+        assert len(run.event("applied")) >= 53
+        login = c.psql("select current_user", user="supabase_admin", host="127.0.0.1", password=password)
+        assert login.stdout.strip() == "supabase_admin"
+    finally:
+        c.stop()
