@@ -12,7 +12,7 @@ from typing import List, Optional
 
 import typer
 
-from . import __version__, schema
+from . import __version__, atomic, schema
 from . import spec as spec_mod
 from .errors import ChartgenError, Problem
 
@@ -261,7 +261,7 @@ def values_cmd(
             text = (json.dumps(supabase_services.values(s), indent=2, sort_keys=True) + "\n"
                     if output is Output.json else supabase_services.values_yaml(s))
             if out:
-                supabase_services.write_file(out, text, private=False)
+                atomic.write_text(out, text, private=False)
         except ChartgenError as exc:
             fail(exc, output)
         if not out:
@@ -307,7 +307,10 @@ def keys(
         text = supabase_services.keys_manifest(s, jwt, issued_at=int(time.time()), days=days,
                                                as_json=output is Output.json)
         if out:
-            supabase_services.write_file(out, text, private=True, force=force)
+            if Path(out).exists() and not force:
+                raise ChartgenError(f"{out} already exists: pass --force to overwrite it (new keys invalidate every "
+                                    "token signed with the old ones)")
+            atomic.write_text(out, text, private=True)
     except ChartgenError as exc:
         fail(exc, output)
     except OSError as exc:
@@ -665,12 +668,9 @@ def init(
         errors = "; ".join(f"{p.path}: {p.message}" for p in problems if p.severity == "error")
         fail(ChartgenError(f"these answers give an invalid spec: {errors}"), output)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError as exc:
-        fail(ChartgenError(f"cannot write {path}: {exc.strerror or exc}"), output)
+        atomic.write_text(path, text, private=False)
+    except ChartgenError as exc:
+        fail(exc, output)
     print_problems(spec.warnings, output)
     if output is Output.json:
         typer.echo(json.dumps({"path": str(path), "answers": init_mod.defaults(answers),

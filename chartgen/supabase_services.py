@@ -174,34 +174,3 @@ def keys_manifest(spec: Spec, jwt_secret: str | None, *, issued_at: int, days: i
         "data": {k: base64.b64encode(v.encode()).decode() for k, v in sorted(plain.items())},
     }
     return json.dumps(doc, indent=2) + "\n" if as_json else yaml.safe_dump(doc, sort_keys=False)
-
-
-def write_file(path: str, text: str, *, private: bool, force: bool = True) -> None:
-    """Write atomically (a temp file beside it, then rename); ``private`` files are 0600 from the start."""
-    import os
-    from pathlib import Path
-
-    target = Path(path)
-    if target.exists() and not force:
-        raise ChartgenError(f"{target} already exists: pass --force to overwrite it (new keys invalidate every "
-                            "token signed with the old ones)")
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    mode = 0o600 if private else 0o644
-    created = False
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp.unlink(missing_ok=True)  # a stale one would keep its mode, or be a symlink to follow
-        # O_EXCL|O_NOFOLLOW: the file is ours from its first byte; fchmod: the umask does not widen or narrow it.
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
-        created = True
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, target)
-    except OSError as exc:
-        if created:
-            try:
-                tmp.unlink(missing_ok=True)
-            except OSError:
-                pass
-        raise ChartgenError(f"cannot write {target}: {exc.strerror or exc}") from exc

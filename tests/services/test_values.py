@@ -12,7 +12,8 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from chartgen import supabase_services
+from chartgen import atomic, supabase_services
+from chartgen.errors import ChartgenError
 from chartgen.cli import app
 
 from .conftest import EXAMPLES, SOURCE_JWT, install, secret_value
@@ -225,15 +226,15 @@ def test_keys_file_is_private_even_over_a_stale_temp_file_or_symlink(tmp_path):
     stale.symlink_to(elsewhere)
     old = os.umask(0)
     try:
-        supabase_services.write_file(str(out), "secret: x\n", private=True)
+        atomic.write_text(str(out), "secret: x\n", private=True)
     finally:
         os.umask(old)
     assert out.stat().st_mode & 0o777 == 0o600
     assert elsewhere.read_text() == "untouched" and not stale.exists()
     blocked = tmp_path / "a-file"
     blocked.write_text("")
-    with pytest.raises(supabase_services.ChartgenError, match="cannot write"):
-        supabase_services.write_file(str(blocked / "x.yaml"), "x", private=True)
+    with pytest.raises(ChartgenError, match="cannot write"):
+        atomic.write_text(str(blocked / "x.yaml"), "x", private=True)
 
 
 def test_output_plugin_libraries_lets_realtime_decode_and_yields_to_the_user():
