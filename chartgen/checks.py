@@ -6,6 +6,7 @@ Each check reads the spec with defaults applied and yields ``(path, message, sev
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -460,6 +461,7 @@ def _extensions(data: dict) -> Iterator[Finding]:
                                 f"(allowed: {', '.join(n for n in known if n not in no_sql)})"), "error"
 
 
+@functools.lru_cache(maxsize=None)
 def _crd_field(name: str) -> dict:
     """The operator's own schema of one ``postgresql`` spec field (the CRD shipped as package data)."""
     from . import resources
